@@ -1,0 +1,147 @@
+"""Linear-SVM evaluation of feature matrices (the practical's sklearn part).
+
+Labels are integer class indices 0..K-1; confusion matrices and per-class accuracies are
+indexed by them (K = largest label seen in train or test + 1).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.svm import LinearSVC
+
+# Enough iterations for liblinear's dual solver on L2-normalized ~4k-d features up to C=100.
+DEFAULT_MAX_ITER = 10_000
+
+
+@dataclass(frozen=True)
+class SvmResult:
+    """Test-set outcome of one SVM: accuracy, per-class recall (K,), confusion (K, K)
+    (rows = true class, columns = predicted), test predictions, training time."""
+
+    accuracy: float
+    per_class: np.ndarray
+    confusion: np.ndarray
+    predictions: np.ndarray
+    fit_seconds: float
+
+
+class PcaPoint(NamedTuple):
+    """One PCA dimension: test accuracy, SVM fit time, and PCA + SVM fit + predict time."""
+
+    dim: int
+    accuracy: float
+    fit_seconds: float
+    total_seconds: float
+
+
+class ConfusedPair(NamedTuple):
+    """``count`` test images of ``true_name`` predicted as ``predicted_name``;
+    ``rate`` = count / number of test images of ``true_name``."""
+
+    true_name: str
+    predicted_name: str
+    count: int
+    rate: float
+
+
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Rows of ``x`` scaled to unit Euclidean norm (all-zero rows stay zero)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, eps)
+
+
+def linear_svc(C: float = 1.0, seed: int = 0, max_iter: int = DEFAULT_MAX_ITER) -> LinearSVC:
+    """The practical's classifier: ``LinearSVC(C)`` (squared hinge, one-vs-rest)."""
+    return LinearSVC(C=C, dual="auto", max_iter=max_iter, random_state=seed)
+
+
+def confusion_matrix(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """(K, K) int64 counts; entry [i, j] = images of class i predicted as j."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(true), np.asarray(predicted)), 1)
+    return matrix
+
+
+def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
+    """Recall of each class (diagonal / row sum); NaN for a class absent from the test set."""
+    totals = confusion.sum(axis=1)
+    diagonal = np.diag(confusion).astype(np.float64)
+    return np.divide(diagonal, totals, out=np.full(len(totals), np.nan), where=totals > 0)
+
+
+def svm_evaluate(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
+                 test_y: np.ndarray, C: float = 1.0, normalize: bool = True, seed: int = 0,
+                 max_iter: int = DEFAULT_MAX_ITER) -> SvmResult:
+    """Fit ``LinearSVC(C)`` on train (rows L2-normalized when ``normalize``), score on test."""
+    if normalize:
+        train_x, test_x = l2_normalize(train_x), l2_normalize(test_x)
+    classifier = linear_svc(C, seed, max_iter)
+    start = time.perf_counter()
+    classifier.fit(train_x, train_y)
+    fit_seconds = time.perf_counter() - start
+    predictions = classifier.predict(test_x)
+    num_classes = int(max(train_y.max(), test_y.max())) + 1
+    confusion = confusion_matrix(test_y, predictions, num_classes)
+    return SvmResult(accuracy=float(np.mean(predictions == test_y)),
+                     per_class=per_class_accuracy(confusion), confusion=confusion,
+                     predictions=predictions, fit_seconds=fit_seconds)
+
+
+def choose_c(train_x: np.ndarray, train_y: np.ndarray, cs: Sequence[float], folds: int = 5,
+             seed: int = 0, normalize: bool = True, n_jobs: int = -1,
+             max_iter: int = DEFAULT_MAX_ITER) -> tuple[float, np.ndarray]:
+    """Pick C by stratified k-fold cross-validation on the training set only.
+
+    Returns (best C, mean validation accuracy per entry of ``cs``); ties go to the first
+    best entry of ``cs``. L2 normalization is per row, so it cannot leak across folds.
+    """
+    if normalize:
+        train_x = l2_normalize(train_x)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    search = GridSearchCV(linear_svc(seed=seed, max_iter=max_iter), {"C": list(cs)}, cv=cv,
+                          n_jobs=n_jobs, refit=False)
+    search.fit(train_x, train_y)
+    means = np.asarray(search.cv_results_["mean_test_score"], dtype=np.float64)
+    return float(cs[int(np.argmax(means))]), means
+
+
+def pca_sweep(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
+              test_y: np.ndarray, dims: Sequence[int], C: float = 1.0, normalize: bool = True,
+              seed: int = 0) -> list[PcaPoint]:
+    """SVM accuracy and time after PCA to each of ``dims`` (PCA fitted on train only).
+
+    Pipeline: L2-normalize (when ``normalize``) -> PCA(dim) -> LinearSVC(C). Dimensions above
+    min(n_train, n_features) are skipped.
+    """
+    if normalize:
+        train_x, test_x = l2_normalize(train_x), l2_normalize(test_x)
+    limit = min(train_x.shape)
+    points = []
+    for dim in (d for d in dims if 0 < d <= limit):
+        start = time.perf_counter()
+        pca = PCA(n_components=dim, random_state=seed).fit(train_x)
+        result = svm_evaluate(pca.transform(train_x), train_y, pca.transform(test_x), test_y,
+                              C=C, normalize=False, seed=seed)
+        total = time.perf_counter() - start
+        points.append(PcaPoint(dim, result.accuracy, result.fit_seconds, total))
+    return points
+
+
+def most_confused(confusion: np.ndarray, class_names: Sequence[str], k: int = 5
+                  ) -> list[ConfusedPair]:
+    """The ``k`` largest off-diagonal entries of ``confusion`` (ties: higher rate, then index);
+    zero entries are never listed."""
+    totals = confusion.sum(axis=1)
+    pairs = [(int(confusion[i, j]), confusion[i, j] / totals[i], i, j)
+             for i in range(len(confusion)) for j in range(len(confusion))
+             if i != j and confusion[i, j] > 0]
+    pairs.sort(key=lambda p: (-p[0], -p[1], p[2], p[3]))
+    return [ConfusedPair(class_names[i], class_names[j], count, float(rate))
+            for count, rate, i, j in pairs[:k]]

@@ -1,0 +1,7 @@
+"""reportgen: declarative experiments, cached results, and a report rendered from them."""
+from reportgen.assets import Asset, AssetError
+from reportgen.errors import UserError
+from reportgen.questions import Question
+from reportgen.registry import experiment, resource
+
+__all__ = ["Asset", "AssetError", "Question", "UserError", "experiment", "resource"]

@@ -1,0 +1,31 @@
+"""Files that experiments need from outside the project (weights, datasets), and how to say one is missing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file or folder a resource needs: where it goes, where it comes from, and what is wrong with it."""
+
+    name: str  # what it is, for people: "VGG16 weights (IMAGENET1K_V1)"
+    path: str  # where it must be: "/root/.cache/torch/hub/checkpoints/vgg16-397923af.pth"
+    url: str | None = None  # where it is downloaded from, if anywhere
+    problem: str | None = None  # None when present and sound; else "missing", "truncated (12 of 528 MB)", ...
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def describe(self) -> str:
+        """One line: what is wrong, where, and what to do."""
+        fix = f"download {self.url} and put it at {self.path}" if self.url else f"put it at {self.path}"
+        return f"{self.name}: {self.problem} — {fix}"
+
+
+class AssetError(Exception):
+    """Raised by a resource when assets it needs are missing or broken; the message is one line per asset."""
+
+    def __init__(self, assets: list[Asset]):
+        self.assets = [a for a in assets if not a.ok]
+        super().__init__("; ".join(a.describe() for a in self.assets))

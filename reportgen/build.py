@@ -1,0 +1,155 @@
+"""A build: run what is stale (or nothing, when no input changed), then write results.json, HTML and PDF."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reportgen import cache, config, report, store
+from reportgen.assets import AssetError
+from reportgen.errors import UserError
+from reportgen.plan import Context, Planned, plan, resolve_device, watched_paths
+from reportgen.project import Project
+from reportgen.registry import discover
+from reportgen.runner import Outcome, Runner, Selection
+from reportgen.sources import SourceIndex
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Options:
+    config: Path | None = None
+    overrides: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    force: tuple[str, ...] = ()
+    device: str = "auto"
+    offline: bool = False
+    keep_going: bool = False
+    pdf: bool = True
+    self_contained: bool = False
+    cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reportgen")
+
+
+def settings_for(project: Project, options: Options) -> config.Settings:
+    return config.load_settings(options.config or project.default_config, list(options.overrides))
+
+
+def build(project: Project, options: Options, say=lambda line: print(line, file=sys.stderr, flush=True)) -> int:
+    """Build the report; returns the exit code (0 only when every experiment succeeded)."""
+    settings = settings_for(project, options)
+    previous = _read_manifest(project)
+    stamp = _stamp(project, options, settings, previous.get("watch", []))
+    if previous.get("stamp") == stamp and previous.get("complete") and not options.force and not options.only:
+        outcomes = {n: Outcome(n, "cached", o["key"], None, o["meta"]) for n, o in previous["outcomes"].items()}
+        say("nothing changed since the last build: no experiment to run")
+        watch = previous["watch"]
+    else:
+        outcomes, watch = _run(project, options, settings, say)
+        stamp = _stamp(project, options, settings, watch)
+    complete = all(o.status in ("ran", "cached") for o in outcomes.values())
+    _write_manifest(project, stamp, watch, outcomes, complete and not options.only)
+    report.write(project, options, settings, outcomes, previous.get("render"), say)
+    failed = [o for o in outcomes.values() if o.status in ("failed", "skipped")]
+    for o in failed:
+        say(f"  {o.status}: {o.name} — {o.reason}")
+    say(f"{len(outcomes) - len(failed)} of {len(outcomes)} experiments computed; report in {project.build}")
+    return 1 if failed else 0
+
+
+def prepare(project: Project, options: Options, settings: config.Settings) -> tuple[dict[str, Planned], Context]:
+    """Discover the experiments and plan every key (imports the project's experiments)."""
+    project.importable()
+    registry = discover(project.experiments)
+    context = Context(resolve_device(options.device), options.offline, options.cache_dir)
+    index = SourceIndex(project.root, exclude=(Path(__file__).resolve().parent,))
+    return plan(registry, settings, context, index), context
+
+
+def _run(project: Project, options: Options, settings: config.Settings, say) -> tuple[dict[str, Outcome], list[str]]:
+    planned, context = prepare(project, options, settings)
+    blocked = _preflight(planned, context, options)
+    cache_ = cache.Cache(project.build / "cache")
+    cache_.sweep()
+    runner = Runner(planned, context, cache_, project.build / "logs", say)
+    outcomes = runner.run(Selection(options.only, options.force), blocked)
+    return outcomes, watched_paths(planned)
+
+
+def check_assets(planned: dict[str, Planned]) -> dict[str, list]:
+    """Every resource's assets and their state, without loading anything."""
+    found = {}
+    for name, p in planned.items():
+        if p.node.meta.assets:
+            found[name] = list(p.node.meta.assets(**p.params))
+    return found
+
+
+def _preflight(planned: dict[str, Planned], context: Context, options: Options) -> dict[str, str]:
+    """Offline, every missing file is reported at once, before anything runs (or, with --keep-going, blocks
+    only the resources that need it)."""
+    if not context.offline:
+        return {}
+    missing = {name: [a for a in assets if not a.ok] for name, assets in check_assets(planned).items()}
+    missing = {name: assets for name, assets in missing.items() if assets}
+    if not missing:
+        return {}
+    if options.keep_going:
+        return {name: str(AssetError(assets)) for name, assets in missing.items()}
+    lines = sorted({a.describe() for assets in missing.values() for a in assets})
+    raise UserError("offline build, and these files are missing or broken:\n  " + "\n  ".join(lines)
+                    + "\n(run `reportgen fetch` on a machine with internet, or --keep-going to build the rest)")
+
+
+def _stamp(project: Project, options: Options, settings: config.Settings, watch: list[str]) -> str:
+    """Everything that can change a result, cheaply: sources, settings, libraries, device, watched files."""
+    h = hashlib.sha256()
+    engine = Path(__file__).resolve().parent
+    package = project.root / project.experiments.replace(".", "/")
+    for folder in (engine, package):
+        for path in sorted(folder.rglob("*.py")):
+            h.update(path.as_posix().encode() + path.read_bytes())
+    h.update(json.dumps([settings.tree, options.device, os.path.exists("/dev/nvidiactl"),
+                         os.environ.get("CUDA_VISIBLE_DEVICES"), cache.library_versions()],
+                        sort_keys=True, default=str).encode())
+    for item in watch:
+        for path in _walk(Path(item)):
+            st = path.stat()
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def _walk(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames.sort()
+        found += [Path(dirpath) / f for f in sorted(filenames)]
+    return found
+
+
+def _read_manifest(project: Project) -> dict[str, Any]:
+    path = project.build / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_manifest(project: Project, stamp: str, watch: list[str], outcomes: dict[str, Outcome], complete: bool) -> None:
+    data = {"stamp": stamp, "watch": watch, "complete": complete,
+            "outcomes": {n: {"key": o.key, "status": o.status, "meta": o.meta} for n, o in outcomes.items()}}
+    store.write_text_atomic(project.build / MANIFEST, json.dumps(data, indent=1, sort_keys=True))
+
+
+def update_render_stamp(project: Project, render: str) -> None:
+    data = _read_manifest(project)
+    data["render"] = render
+    store.write_text_atomic(project.build / MANIFEST, json.dumps(data, indent=1, sort_keys=True))

@@ -1,0 +1,111 @@
+"""The configuration: a TOML file plus `--set key=value` overrides, resolved into each function's settings."""
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reportgen.errors import UserError
+
+RESERVED = ("report",)  # sections read by the renderer, not by experiments
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration tree (read-only by convention) and where it came from."""
+
+    tree: dict[str, Any]
+    source: str
+
+    def section(self, dotted: str) -> dict[str, Any]:
+        node: Any = self.tree
+        for part in dotted.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        return node if isinstance(node, dict) else {}
+
+
+def load_settings(path: Path | None, overrides: list[str]) -> Settings:
+    """Read `path` (if any) and apply each `a.b.c=value` override on top."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        if not path.is_file():
+            raise UserError(f"config file {path} not found; pass an existing file with --config")
+        try:
+            tree = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"config file {path}: invalid TOML ({exc}); fix the file") from None
+    for item in overrides:
+        _apply_override(tree, item)
+    return Settings(tree, str(path) if path else "built-in defaults")
+
+
+def parse_value(text: str) -> Any:
+    """A TOML value (`3`, `1e-3`, `true`, `[1, 2]`, `"x"`), else the text itself as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _apply_override(tree: dict[str, Any], item: str) -> None:
+    key, sep, raw = item.partition("=")
+    parts = key.strip().split(".")
+    if not sep or len(parts) < 2 or not all(parts):
+        raise UserError(f"--set {item!r}: expected section.key=value, e.g. --set networks.transfer.weights=none")
+    node = tree
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise UserError(f"--set {item!r}: '{part}' is a value, not a section")
+    node[parts[-1]] = parse_value(raw.strip())
+
+
+def resolve(defaults: dict[str, Any], section: dict[str, Any], where: str) -> dict[str, Any]:
+    """The function's defaults with the section's values on top, type-checked against the defaults."""
+    params = copy.deepcopy(defaults)
+    for key, value in section.items():
+        if isinstance(value, dict):
+            continue  # a sub-section belongs to another function (e.g. networks.transfer)
+        if key not in defaults:
+            hint = difflib.get_close_matches(key, defaults, n=1)
+            extra = f" (did you mean '{hint[0]}'?)" if hint else f" (settings: {', '.join(defaults) or 'none'})"
+            raise UserError(f"[{where}] has no setting '{key}'{extra}")
+        params[key] = _coerce(value, defaults[key], f"[{where}] {key}")
+    return params
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    if default is None:
+        return value
+    if isinstance(default, bool) or isinstance(value, bool):
+        if isinstance(default, bool) and isinstance(value, bool):
+            return value
+    elif isinstance(default, float) and isinstance(value, (int, float)):
+        return float(value)
+    elif isinstance(default, tuple) and isinstance(value, list):
+        return tuple(value)
+    elif isinstance(value, type(default)):
+        return value
+    raise UserError(f"{where} = {value!r}: expected a {type(default).__name__} like {default!r}")
+
+
+def check_sections(settings: Settings, sections: set[str]) -> None:
+    """Every table of the configuration must belong to some function or to the renderer."""
+    known = sections | set(RESERVED)
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict) and path not in known:
+                if not any(s.startswith(path + ".") for s in known):
+                    hint = difflib.get_close_matches(path, known, n=1)
+                    extra = f" (did you mean [{hint[0]}]?)" if hint else ""
+                    raise UserError(f"{settings.source}: unknown section [{path}]{extra}")
+                walk(value, path + ".")
+            elif not isinstance(value, dict) and not prefix:
+                raise UserError(f"{settings.source}: '{key}' must be inside a section, e.g. [{key}] or [report]")
+
+    walk(settings.tree, "")

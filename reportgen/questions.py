@@ -1,0 +1,61 @@
+"""The questions a report answers, and whether each is answered by what was computed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of the practical: where it sits, how it is labelled, and what its answer rests on."""
+
+    id: str  # "1.Q1"
+    section: str  # "1.1"
+    label: str  # "★" or "Bonus"
+    text: str  # the question, restated in the project's own words
+    needs: tuple[str, ...] = ()  # experiments the answer shows
+    key_numbers: tuple[tuple[str, str], ...] = ()  # (label, "experiment.key.key") of the numbers it rests on
+
+    @property
+    def chapter(self) -> int:
+        return int(self.id.split(".")[0])
+
+    @property
+    def anchor(self) -> str:
+        return "q" + self.id.replace(".", "-").lower()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The state of one question after a build."""
+
+    question: Question
+    status: str  # "answered" | "not computed"
+    reason: str | None
+    key_numbers: dict[str, Any]
+
+    @property
+    def answered(self) -> bool:
+        return self.status == "answered"
+
+
+def lookup(results: Mapping[str, Any], path: str) -> Any:
+    """`results["a"]["b"]["c"]` for the path "a.b.c" (numeric parts index lists)."""
+    value: Any = results
+    for part in path.split("."):
+        value = value[int(part)] if isinstance(value, (list, tuple)) else value[part]
+    return value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
+
+
+def answer(question: Question, statuses: Mapping[str, tuple[str, str | None]], results: Mapping[str, Any]) -> Answer:
+    """Answered when every experiment it needs succeeded; otherwise the first reason it was not."""
+    if not question.needs:
+        return Answer(question, "not computed", "no experiment computes this answer yet", {})
+    for name in question.needs:
+        if name not in statuses:
+            return Answer(question, "not computed", f"experiment {name} does not exist in this project yet", {})
+        status, reason = statuses[name]
+        if status not in ("ran", "cached"):
+            return Answer(question, "not computed", f"{name} {status}: {reason}", {})
+    numbers = {label: lookup(results, path) for label, path in question.key_numbers}
+    return Answer(question, "answered", None, numbers)

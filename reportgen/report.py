@@ -1,0 +1,104 @@
+"""From outcomes to the deliverables: results.json (the machine-readable twin), report.html, report.pdf."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from reportgen import cache, config, render, store
+from reportgen.questions import Answer, answer
+from reportgen.runner import Outcome
+
+DEFAULT_REPORT = {"title": "Report", "course": "", "authors": [], "date": ""}
+
+
+def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], previous: str | None, say) -> None:
+    """Write results.json, then the HTML and the PDF unless nothing they show has changed."""
+    from reportgen.build import update_render_stamp  # the manifest belongs to build
+
+    stamp = _render_stamp(project, options, settings, outcomes)
+    outputs = [project.build / "results.json", project.build / "report.html"]
+    outputs += [project.build / "report.pdf"] if options.pdf else []
+    if stamp == previous and all(p.exists() for p in outputs):
+        say("report up to date")
+        return
+    cache_ = cache.Cache(project.build / "cache")
+    results = {n: store.read_entry(cache_.entry(n, o.key)) for n, o in outcomes.items() if o.status in ("ran", "cached")}
+    answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()}, results) for q in project.load_questions()]
+    store.write_text_atomic(outputs[0], json.dumps(results_json(outcomes, results, answers), indent=1, allow_nan=False))
+    context = template_context(project, settings, outcomes, results, answers, options.self_contained)
+    sources = render.publish_figures(results, project.build / "figures", options.self_contained)
+    html = render.render_html(project.templates, project.main_template, context, sources)
+    if options.pdf:
+        say("writing report.pdf…")
+        render.write_pdf(html, project.build, outputs[2])
+    store.write_text_atomic(outputs[1], html)
+    update_render_stamp(project, stamp)
+    say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}")
+
+
+def _render_stamp(project, options, settings: config.Settings, outcomes: dict[str, Outcome]) -> str:
+    h = hashlib.sha256()
+    for path in sorted(project.templates.rglob("*")):
+        if path.is_file():
+            h.update(path.as_posix().encode() + path.read_bytes())
+    state = {n: [o.key, o.status in ("ran", "cached"), o.reason] for n, o in outcomes.items()}
+    h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained], sort_keys=True,
+                        default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def scalars(value: Any, prefix: str = "") -> dict[str, Any]:
+    """The numbers and short strings of a result, flattened to dotted keys."""
+    if isinstance(value, dict):
+        found: dict[str, Any] = {}
+        for k, v in value.items():
+            found.update(scalars(v, f"{prefix}{k}."))
+        return found
+    if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 200):
+        return {prefix[:-1]: None if isinstance(value, float) and value != value else value}
+    return {}
+
+
+def results_json(outcomes: dict[str, Outcome], results: dict[str, Any], answers: list[Answer]) -> dict[str, Any]:
+    experiments = {
+        n: {"status": o.status, "reason": o.reason, "cache_key": o.key, "wall_s": o.meta.get("wall_s"),
+            "peak_mem_mb": o.meta.get("peak_mem_mb"), "device": o.meta.get("device"),
+            "values": scalars(results.get(n, {}))}
+        for n, o in outcomes.items()
+    }
+    questions = {a.question.id: {"status": a.status, "reason": a.reason, "key_numbers": _plain(a.key_numbers)}
+                 for a in answers}
+    return {"experiments": experiments, "questions": questions}
+
+
+def _plain(numbers: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in numbers.items()}
+
+
+def template_context(project, settings, outcomes, results, answers, self_contained: bool) -> dict[str, Any]:
+    """Everything the templates may use."""
+    return {
+        "report": {**DEFAULT_REPORT, **settings.section("report")},
+        "results": results,
+        "outcomes": outcomes,
+        "answers": {a.question.id: a for a in answers},
+        "questions": answers,
+        "build": {"commit": _commit(project.root), "date": datetime.date.today().isoformat(),
+                  "versions": cache.library_versions(), "config": settings.source},
+        "self_contained": self_contained,
+    }
+
+
+def _commit(root: Path) -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}{' (modified)' if dirty else ''}" if head else "unknown"

@@ -1,0 +1,197 @@
+"""Running what is stale, in order: failures are isolated, results stored only after success."""
+from __future__ import annotations
+
+import fnmatch
+import random
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from reportgen import store
+from reportgen.assets import AssetError
+from reportgen.cache import Cache
+from reportgen.errors import UserError
+from reportgen.plan import Context, Planned
+
+
+@dataclass
+class Outcome:
+    """What happened to one experiment in this build."""
+
+    name: str
+    status: str  # ran | cached | failed | skipped
+    key: str
+    reason: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Selection:
+    only: tuple[str, ...] = ()  # glob patterns; empty = everything
+    force: tuple[str, ...] = ()
+
+    def selected(self, name: str) -> bool:
+        return not self.only or any(fnmatch.fnmatch(name, p) for p in self.only)
+
+    def forced(self, name: str) -> bool:
+        return any(fnmatch.fnmatch(name, p) for p in self.force)
+
+
+class PeakMemory:
+    """Peak resident memory of this process while the block runs (sampled every 20 ms), in MB."""
+
+    def __enter__(self) -> "PeakMemory":
+        self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._rss())
+
+    @staticmethod
+    def _rss() -> float:
+        try:
+            pages = int(Path("/proc/self/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            return 0.0
+        import os
+
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def one_line(exc: BaseException) -> str:
+    """The error in one line, with the project file and line where it was raised."""
+    message = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, (UserError, AssetError)):
+        return message
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "site-packages" not in f.filename]
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {message}{where}"
+
+
+class Runner:
+    """Executes a plan against the cache, loading inputs and resources lazily."""
+
+    def __init__(self, planned: dict[str, Planned], context: Context, cache: Cache, logs: Path,
+                 progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)):
+        self.planned, self.context, self.cache, self.logs, self.progress = planned, context, cache, logs, progress
+        self.outcomes: dict[str, Outcome] = {}
+        self._values: dict[str, Any] = {}
+
+    def run(self, selection: Selection, blocked: dict[str, str] | None = None) -> dict[str, Outcome]:
+        """Run every node in order; `blocked` maps resources known to be unusable to the reason."""
+        for name, reason in (blocked or {}).items():
+            self.outcomes[name] = Outcome(name, "failed", self.planned[name].key, reason)
+        experiments = [p for p in self.planned.values() if p.node.is_experiment]
+        for i, p in enumerate(experiments, 1):
+            self.outcomes[p.node.name] = self._one(p, selection, f"[{i:>2}/{len(experiments)}]")
+        return {p.node.name: self.outcomes[p.node.name] for p in experiments}
+
+    def _one(self, p: Planned, selection: Selection, counter: str) -> Outcome:
+        name = p.node.name
+        if self.cache.has(name, p.key) and not selection.forced(name):
+            self.progress(f"{counter} {name}: cached")
+            return Outcome(name, "cached", p.key, meta=store.read_meta(self.cache.entry(name, p.key)))
+        blocker = self._blocker(p)
+        if blocker is None and not selection.selected(name):
+            blocker = "not selected by --only and not in the cache"
+        if blocker:
+            self.progress(f"{counter} {name}: skipped ({blocker})")
+            return Outcome(name, "skipped", p.key, blocker)
+        self.progress(f"{counter} {name}: running…")
+        return self._execute(p, counter)
+
+    def _blocker(self, p: Planned) -> str | None:
+        for dep in p.node.inputs:
+            if dep in self.planned and not self.planned[dep].node.is_experiment:
+                self._load_resource(dep)
+            outcome = self.outcomes.get(dep)
+            if outcome and outcome.status in ("failed", "skipped"):
+                return f"needs {dep}, which {outcome.status}: {outcome.reason}"
+        return None
+
+    def _execute(self, p: Planned, counter: str) -> Outcome:
+        name = p.node.name
+        started = time.perf_counter()
+        try:
+            kwargs = {**p.params, **{i: self.value(i) for i in p.node.inputs}}
+            _seed_everything(self.context.seed)
+            with PeakMemory() as mem:
+                value = p.node.fn(**kwargs)
+            wall = time.perf_counter() - started
+            meta = {"wall_s": round(wall, 3), "peak_mem_mb": round(mem.peak, 1), "device": _device_name(self.context),
+                    "seed": self.context.seed, "params": p.parts["params"], "finished": time.time()}
+            store.write_entry(self.cache.entry(name, p.key), value, meta)
+        except Exception as exc:  # isolate the failure; its dependents are skipped
+            return self._failed(p, exc, time.perf_counter() - started, counter)
+        self.cache.record(name, {"key": p.key, "parts": p.parts, "status": "ran"})
+        self.progress(f"{counter} {name}: ran in {wall:.2f} s")
+        return Outcome(name, "ran", p.key, meta=meta)
+
+    def _failed(self, p: Planned, exc: Exception, wall: float, counter: str) -> Outcome:
+        reason = one_line(exc)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = self.logs / f"{p.node.name}.log"
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        self.cache.record(p.node.name, {"key": p.key, "parts": p.parts, "status": "failed", "reason": reason})
+        self.progress(f"{counter} {p.node.name}: FAILED after {wall:.2f} s — {reason} (traceback: {log})")
+        return Outcome(p.node.name, "failed", p.key, reason, {"wall_s": round(wall, 3)})
+
+    def value(self, name: str) -> Any:
+        """An input's value: a built-in, a loaded resource, or a stored result (read once)."""
+        if name not in self._values:
+            if name not in self.planned:
+                self._values[name] = self._builtin(name)
+            elif self.planned[name].node.is_experiment:
+                self._values[name] = store.read_entry(self.cache.entry(name, self.planned[name].key))
+            else:
+                self._load_resource(name)
+        return self._values[name]
+
+    def _load_resource(self, name: str) -> None:
+        if name in self._values or name in self.outcomes:
+            return
+        p = self.planned[name]
+        blocker = self._blocker(p)
+        if blocker:
+            self.outcomes[name] = Outcome(name, "skipped", p.key, blocker)
+            return
+        try:
+            self._values[name] = p.node.fn(**p.params, **{i: self.value(i) for i in p.node.inputs})
+            self.outcomes[name] = Outcome(name, "ran", p.key)
+        except Exception as exc:
+            self.outcomes[name] = Outcome(name, "failed", p.key, one_line(exc))
+
+    def _builtin(self, name: str) -> Any:
+        if name == "device":
+            import torch  # an experiment that takes a device uses torch anyway
+
+            return torch.device(self.context.device)
+        return {"offline": self.context.offline, "cache_dir": self.context.cache_dir}[name]
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def _device_name(context: Context) -> str:
+    if context.device == "cuda" and "torch" in sys.modules:
+        return f"cuda ({sys.modules['torch'].cuda.get_device_name()})"
+    return context.device

@@ -1,0 +1,139 @@
+"""The one place that writes results: figures as SVG/PNG, arrays as .npz, the rest as JSON — atomically."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULT = "result.json"
+ARRAYS = "arrays.npz"
+META = "meta.json"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A stored figure: the file in the cache and the figure's name inside its result."""
+
+    path: Path
+    name: str
+
+    @property
+    def kind(self) -> str:
+        return self.path.suffix.lstrip(".")
+
+
+class _Scraper:
+    """Turns a result into JSON, writing figures and collecting arrays on the way."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def __call__(self, value: Any, where: str) -> Any:
+        if hasattr(value, "savefig"):
+            return {"__figure__": self._save_figure(value, where)}
+        if hasattr(value, "detach") and hasattr(value, "numpy"):  # a tensor, without importing torch
+            value = value.detach().cpu().numpy()
+        if isinstance(value, np.ndarray):
+            key = f"a{len(self.arrays)}"
+            self.arrays[key] = value
+            return {"__array__": key}
+        if isinstance(value, np.generic):
+            value = value.item()
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        if isinstance(value, dict):
+            return {str(k): self(v, f"{where}[{k!r}]") for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, float) and not math.isfinite(value):
+            return {"__float__": repr(value)}
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        raise TypeError(
+            f"{where}: cannot store a {type(value).__name__}; return numbers, strings, lists, dicts, "
+            "dataclasses, numpy arrays or matplotlib figures"
+        )
+
+    def _save_figure(self, fig: Any, where: str) -> str:
+        is_image = any(ax.images for ax in fig.axes)  # pictures as PNG, plots as SVG
+        stem = "".join(c if c.isalnum() else "-" for c in where).strip("-") or "figure"
+        name = f"{stem}.{'png' if is_image else 'svg'}"
+        fig.savefig(self.folder / name, dpi=150, bbox_inches="tight", metadata=_figure_metadata(is_image))
+        import matplotlib.pyplot as plt  # only when there is a figure to close
+
+        plt.close(fig)
+        return name
+
+
+def _figure_metadata(is_image: bool) -> dict[str, Any]:
+    # No dates in the files, so that the same result gives the same bytes.
+    return {"Software": None} if is_image else {"Date": None, "Creator": None}
+
+
+def write_entry(final: Path, value: Any, meta: dict[str, Any]) -> None:
+    """Store `value` under `final`, all or nothing: written beside it, then renamed into place."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        scraper = _Scraper(tmp)
+        data = scraper(value, "result")
+        if scraper.arrays:
+            np.savez(tmp / ARRAYS, **scraper.arrays)
+        _write_json(tmp / RESULT, data)
+        _write_json(tmp / META, meta)
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_entry(folder: Path) -> Any:
+    """The stored value, with figures as `Figure` and arrays as numpy arrays."""
+    data = json.loads((folder / RESULT).read_text(encoding="utf-8"))
+    arrays = np.load(folder / ARRAYS, allow_pickle=False) if (folder / ARRAYS).exists() else {}
+    return _revive(data, folder, arrays)
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / META).read_text(encoding="utf-8"))
+
+
+def _revive(data: Any, folder: Path, arrays: Any) -> Any:
+    if isinstance(data, dict):
+        if set(data) == {"__figure__"}:
+            return Figure(folder / data["__figure__"], data["__figure__"])
+        if set(data) == {"__array__"}:
+            return arrays[data["__array__"]]
+        if set(data) == {"__float__"}:
+            return float(data["__float__"])
+        return {k: _revive(v, folder, arrays) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_revive(v, folder, arrays) for v in data]
+    return data
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, sort_keys=True, allow_nan=False), encoding="utf-8")
+
+
+def write_text_atomic(path: Path, text: str | bytes) -> None:
+    """Replace `path` only once the new content is completely written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(text.encode("utf-8") if isinstance(text, str) else text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from experiments.methods.classify import (choose_c, confusion_matrix, l2_normalize,
+                                          most_confused, pca_sweep, per_class_accuracy,
+                                          svm_evaluate)
+from tests.experiments.methods._tiny_ch1 import blobs
+
+
+def _split(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    train = np.arange(len(y)) % 2 == 0
+    return x[train], y[train], x[~train], y[~train]
+
+
+def test_l2_normalize_gives_unit_rows_and_keeps_zero_rows():
+    x = np.array([[3.0, 4.0], [0.0, 0.0], [-1.0, 0.0]])
+    out = l2_normalize(x)
+    np.testing.assert_allclose(out, [[0.6, 0.8], [0.0, 0.0], [-1.0, 0.0]])
+
+
+def test_svm_on_separable_data_is_perfect():
+    train_x, train_y, test_x, test_y = _split(*blobs(20, 4, 30))
+    result = svm_evaluate(train_x, train_y, test_x, test_y)
+    assert result.accuracy == 1.0
+    assert result.confusion.shape == (4, 4) and result.confusion.sum() == len(test_y)
+    np.testing.assert_array_equal(np.diag(result.confusion), np.bincount(test_y))
+    np.testing.assert_array_equal(result.per_class, np.ones(4))
+    np.testing.assert_array_equal(result.predictions, test_y)
+    assert result.fit_seconds >= 0.0
+
+
+def test_confusion_and_per_class_by_hand():
+    true = np.array([0, 0, 0, 1, 1, 2])
+    predicted = np.array([0, 1, 1, 1, 1, 0])
+    matrix = confusion_matrix(true, predicted, 4)
+    np.testing.assert_array_equal(matrix, [[1, 2, 0, 0], [0, 2, 0, 0], [1, 0, 0, 0],
+                                           [0, 0, 0, 0]])
+    recall = per_class_accuracy(matrix)
+    np.testing.assert_allclose(recall[:3], [1 / 3, 1.0, 0.0])
+    assert np.isnan(recall[3])
+
+
+def test_no_convergence_warning_on_4096_d_features():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(15), 20)
+    x = np.maximum(rng.normal(size=(len(y), 4096)) + rng.normal(size=(15, 4096))[y], 0)
+    train_x, train_y, test_x, test_y = _split(x.astype(np.float32), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for C in (0.1, 1.0, 100.0):
+            svm_evaluate(train_x, train_y, test_x, test_y, C=C)
+    with pytest.warns(ConvergenceWarning):  # the check above can see a warning
+        svm_evaluate(train_x, train_y, test_x, test_y, C=100.0, max_iter=2)
+
+
+def test_choose_c_uses_training_data_only_and_rejects_underfitting():
+    assert not any("test" in name for name in inspect.signature(choose_c).parameters)
+    x, y = blobs(15, 3, 10, spread=0.5)
+    best, means = choose_c(x, y, [1e-6, 1.0], folds=3, n_jobs=1)
+    assert best == 1.0
+    assert means.shape == (2,) and means[1] > 0.9 and means[0] < 0.6
+
+
+def test_choose_c_is_deterministic_and_breaks_ties_by_order():
+    x, y = blobs(10, 2, 5, spread=0.1)
+    first = choose_c(x, y, [10.0, 1.0], folds=2, n_jobs=1)
+    second = choose_c(x, y, [10.0, 1.0], folds=2, n_jobs=1)
+    assert first[0] == second[0] == 10.0  # both perfect: the first listed wins
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_pca_sweep_skips_impossible_dims_and_times_each():
+    train_x, train_y, test_x, test_y = _split(*blobs(10, 3, 40, spread=0.2))
+    points = pca_sweep(train_x, train_y, test_x, test_y, dims=[2, 8, 15, 16, 500])
+    assert [p.dim for p in points] == [2, 8, 15]  # 15 training images cap the rank
+    assert all(0.0 <= p.accuracy <= 1.0 for p in points)
+    assert all(p.total_seconds >= p.fit_seconds >= 0.0 for p in points)
+    dim, accuracy, _fit, _total = points[-1]
+    assert dim == 15 and accuracy == 1.0
+
+
+def test_most_confused_on_a_hand_made_matrix():
+    confusion = np.array([[5, 3, 0], [1, 8, 1], [0, 3, 1]])
+    names = ["coast", "forest", "office"]
+    top = most_confused(confusion, names, k=3)
+    assert [(t.true_name, t.predicted_name, t.count) for t in top] == [
+        ("office", "forest", 3), ("coast", "forest", 3), ("forest", "coast", 1)]
+    assert top[0].rate == pytest.approx(3 / 4) and top[1].rate == pytest.approx(3 / 8)
+    assert len(most_confused(confusion, names, k=10)) == 4  # zeros never listed
