@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         project = find_project(Path.cwd())
+        os.chdir(project.root)  # relative paths in the configuration are relative to the project
         if args.command == "clean":
             shutil.rmtree(project.build, ignore_errors=True)
             print(f"removed {project.build}")

@@ -63,15 +63,18 @@ def _apply_override(tree: dict[str, Any], item: str) -> None:
     node[parts[-1]] = parse_value(raw.strip())
 
 
-def resolve(defaults: dict[str, Any], section: dict[str, Any], where: str) -> dict[str, Any]:
-    """The function's defaults with the section's values on top, type-checked against the defaults."""
+def resolve(defaults: dict[str, Any], section: dict[str, Any], where: str, shared: set[str] = frozenset()) -> dict[str, Any]:
+    """The function's defaults with the section's values on top, type-checked against the defaults.
+
+    `shared` names the keys that other functions of the same section take: those are theirs, not errors."""
     params = copy.deepcopy(defaults)
     for key, value in section.items():
-        if isinstance(value, dict):
-            continue  # a sub-section belongs to another function (e.g. networks.transfer)
+        if isinstance(value, dict) or (key not in defaults and key in shared):
+            continue  # a sub-section (e.g. networks.transfer) or a key of another function of this section
         if key not in defaults:
-            hint = difflib.get_close_matches(key, defaults, n=1)
-            extra = f" (did you mean '{hint[0]}'?)" if hint else f" (settings: {', '.join(defaults) or 'none'})"
+            known = sorted(set(defaults) | set(shared))
+            hint = difflib.get_close_matches(key, known, n=1)
+            extra = f" (did you mean '{hint[0]}'?)" if hint else f" (settings: {', '.join(known) or 'none'})"
             raise UserError(f"[{where}] has no setting '{key}'{extra}")
         params[key] = _coerce(value, defaults[key], f"[{where}] {key}")
     return params

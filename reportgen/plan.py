@@ -50,10 +50,13 @@ def plan(registry: Registry, settings: config.Settings, context: Context, index:
     config.check_sections(settings, {n.section for n in registry.nodes.values()})
     versions = cache.library_versions()
     keys = {"device": context.device, "offline": "", "cache_dir": ""}
+    shared: dict[str, set[str]] = {}
+    for node in registry.nodes.values():
+        shared.setdefault(node.section, set()).update(node.defaults)
     planned: dict[str, Planned] = {}
     for name in registry.order:
         node = registry.nodes[name]
-        params = config.resolve(node.defaults, settings.section(node.section), node.section)
+        params = config.resolve(node.defaults, settings.section(node.section), node.section, shared[node.section])
         fingerprint = _fingerprint(node, params) if node.meta.fingerprint else None
         parts = cache.key_parts(
             index.closure(node.fn.__module__), params, {i: keys[i] for i in node.inputs},

@@ -42,7 +42,9 @@ def _success(model: nn.Module, adversarial: Tensor, labels: Tensor, targeted: bo
     return pred == labels if targeted else pred != labels
 
 
-def _naive_step(model: nn.Module, x: Tensor, targets: Tensor, step: float, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
+def _naive_step(
+    model: nn.Module, x: Tensor, targets: Tensor, step: float, lo: Tensor, hi: Tensor
+) -> tuple[Tensor, Tensor]:
     """One forward/backward on x: (already-target mask, x moved by step * g/||g||_2 and clamped)."""
     xg = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
@@ -81,7 +83,7 @@ def naive_targeted(
 
 
 def _eps_normalized(eps: float, lo: Tensor, hi: Tensor, like: Tensor) -> Tensor:
-    """A pixel-space size eps (in [0, 1] units) per channel in normalized units, (1, C, 1, 1): eps / std = eps*(hi-lo)."""
+    """Pixel-space size eps ([0, 1] units) in normalized units per channel, (1, C, 1, 1): eps/std = eps*(hi-lo)."""
     return (eps * (hi - lo)).to(device=like.device, dtype=like.dtype).reshape(1, -1, 1, 1)
 
 

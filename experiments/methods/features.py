@@ -96,7 +96,7 @@ def _fx_capture(model: nn.Module, names: Iterable[str], pool: bool) -> Capture:
     output = next(node for node in graph.nodes if node.op == "output")
     reduced = {}
     for name, node in output.args[0].items():
-        with graph.inserting_after(node):  # reduce before any in-place user runs
+        with graph.inserting_before(output):  # reduce before any in-place user runs
             reduced[name] = graph.call_function(reduce_output, (node, pool))
     output.args = (reduced,)
     graph.lint()
@@ -152,12 +152,16 @@ def make_capture(model: nn.Module, names: Iterable[str], pool: bool = True,
     names = list(dict.fromkeys(names))
     if method == "hooks":
         return _hooks_capture(model, names, pool)
+    modes = [(module, module.training) for module in model.modules()]
     try:
         return _fx_capture(model, names, pool)
     except Exception:  # tracing errors come in many types (TraceError, TypeError, ...)
         if method == "fx":
             raise
         return _hooks_capture(model, names, pool)
+    finally:  # a failed trace can leave modules in train mode
+        for module, training in modes:
+            module.train(training)
 
 
 def _inputs(batch: torch.Tensor | Sequence) -> torch.Tensor:

@@ -73,7 +73,7 @@ class FoldedNormalizedConv(nn.Module):
         self.shift = shift
 
     def forward(self, gray: torch.Tensor) -> torch.Tensor:
-        return self.scale(gray) + self.shift(torch.ones_like(gray[:1]))
+        return self.scale(gray) + self.shift(torch.ones_like(gray[:1]))[..., 3:4, 3:4]
 
 
 def fold_conv1_normalized(conv: nn.Conv2d, mean: Sequence[float], std: Sequence[float]

@@ -81,3 +81,22 @@ def blobs(n_per_class: int, num_classes: int, dim: int, spread: float = 0.3, see
     y = np.repeat(np.arange(num_classes), n_per_class)
     noise = rng.normal(size=(len(y), dim)) * spread / np.sqrt(dim)
     return (centres[y] + noise).astype(np.float32), y.astype(np.int64)
+
+
+
+class TinyTimm(nn.Module):
+    """A timm-style net whose ``conv_stem`` is timm's ``Conv2dSame`` (TF "same" padding,
+    computed from the input size at run time: torch.fx cannot trace it)."""
+
+    def __init__(self) -> None:
+        from timm.layers import create_conv2d
+
+        super().__init__()
+        self.conv_stem = create_conv2d(3, 8, 3, stride=2, padding="same")
+        self.bn1 = nn.BatchNorm2d(8)
+        self.blocks = nn.Sequential(nn.ReLU6(inplace=True), nn.Conv2d(8, 12, 3, padding=1),
+                                    nn.ReLU6(inplace=True))
+        self.classifier = nn.Linear(12, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.blocks(self.bn1(self.conv_stem(x))).mean((2, 3)))

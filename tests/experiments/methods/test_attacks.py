@@ -149,3 +149,18 @@ def test_perturbation_sizes_by_hand():
     linf, l2 = perturbation_sizes(x, adv, std)
     assert linf.tolist() == pytest.approx([25.5, 0.0])
     assert l2.tolist() == pytest.approx([(0.1**2 + 0.05**2) ** 0.5, 0.0])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_runs_on_cuda_with_a_cpu_generator(tiny_net, images, bounds):
+    lo, hi = bounds
+    net, x = tiny_net.cuda(), images.cuda()
+    labels = _predict(net, x)
+    for result in (
+        naive_targeted(net, x, _other_targets(net, x), lo, hi, max_steps=5),
+        fgsm(net, x, labels, 0.01, lo, hi),
+        pgd(net, x, labels, 0.01, lo, hi, steps=2, generator=torch.Generator().manual_seed(0)),
+    ):
+        assert result.adversarial.device.type == "cuda" and _in_bounds(result.adversarial.cpu(), lo, hi)
+    linf, _ = perturbation_sizes(x, result.adversarial, torch.tensor(STD))
+    assert (linf <= 0.01 * 255 + 1e-3).all()

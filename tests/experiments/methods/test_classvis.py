@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from experiments.methods.classvis import ClassVisConfig, class_visualization, random_init
+from experiments.methods.transforms import clamp_channels, gaussian_blur
 from tests.experiments.methods.conftest import assert_unchanged, parameters_copy
 
 SMALL = ClassVisConfig(steps=25, lr=5.0, l2_reg=1e-3, max_jitter=3, blur_every=10, blur_sigma=0.5)
@@ -126,3 +127,24 @@ def test_without_jitter_and_blur_it_is_plain_gradient_ascent(make_net, bounds):
         x = x + 2.0 * xg.grad
     assert torch.allclose(result.images, x, atol=1e-5)
     assert lo.shape == (3,)
+
+
+def test_jitter_is_undone_and_blur_is_applied_every_blur_every_steps(tiny_net, bounds):
+    lo, hi = bounds
+    init = clamp_channels(random_init(2, 16, torch.Generator().manual_seed(0), "cpu"), lo, hi)
+    frozen = torch.zeros(2)  # lr 0: only jitter, clamping and blur act
+    jitter_only = ClassVisConfig(steps=4, max_jitter=5, blur_every=0)
+    run = class_visualization(tiny_net, 0, init, jitter_only, lo, hi, torch.Generator().manual_seed(0), lr=frozen)
+    assert torch.allclose(run.images, init)
+    blur = ClassVisConfig(steps=3, max_jitter=0, blur_every=2, blur_sigma=0.5)
+    run = class_visualization(tiny_net, 0, init, blur, lo, hi, None, lr=frozen)
+    assert torch.allclose(run.images, gaussian_blur(gaussian_blur(init, 0.5), 0.5), atol=1e-6)  # steps 0 and 2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_runs_on_cuda_with_a_cpu_generator(make_net, bounds):
+    lo, hi = bounds
+    net = make_net(seed=0).cuda()
+    init = random_init(2, 16, torch.Generator().manual_seed(0), "cuda")
+    result = class_visualization(net, 1, init, SMALL, lo, hi, torch.Generator().manual_seed(1), lr=torch.ones(2))
+    assert result.images.device.type == "cuda" and _in_bounds(result.images.cpu(), lo, hi)

@@ -6,7 +6,8 @@ import torch
 
 from experiments.methods.features import (ImageFiles, Preprocess, extract, extract_naive,
                                           make_capture, reduce_output)
-from tests.experiments.methods._tiny_ch1 import Untraceable, tiny_vgg, write_gray_images
+from tests.experiments.methods._tiny_ch1 import (TinyTimm, Untraceable, tiny_vgg,
+                                                 write_gray_images)
 
 LAYERS = {"conv1": "features.0", "block2": "features.5", "pool": "avgpool",
           "fc1": "classifier.0", "logits": "classifier.3"}
@@ -94,16 +95,21 @@ def test_auto_falls_back_to_hooks_when_tracing_fails(dataset):
         np.testing.assert_allclose(auto["h"], model(x).numpy(), atol=1e-6)
 
 
-def test_auto_handles_a_timm_model_that_fx_cannot_trace(dataset):
-    timm = pytest.importorskip("timm")
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()
+def test_auto_handles_a_timm_layer_that_fx_cannot_trace(dataset):
+    pytest.importorskip("timm")
+    model = TinyTimm().eval()
+    with pytest.raises(Exception):
+        make_capture(model, ["conv_stem"], method="fx")
+    assert not any(m.training for m in model.modules())  # failed trace restored eval mode
     layers = {"stem": "conv_stem", "b1": "blocks.1", "logits": "classifier"}
     feats = extract(model, layers, dataset, "cpu", batch_size=5, workers=0)
     x = torch.stack([dataset[i][0] for i in range(len(dataset))])
     with torch.no_grad():
         logits = model(x).numpy()
-    np.testing.assert_allclose(feats["logits"], logits, rtol=1e-4, atol=1e-4)
-    assert feats["stem"].shape == (10, 32) and feats["b1"].shape == (10, 24)
+        stem = model.conv_stem(x).mean((2, 3)).numpy()
+    np.testing.assert_allclose(feats["logits"], logits, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(feats["stem"], stem, rtol=1e-5, atol=1e-5)
+    assert feats["b1"].shape == (10, 12) and (feats["b1"] < 0).any()  # before the ReLU6
 
 
 def test_naive_extraction_equals_batched(dataset):

@@ -7,7 +7,7 @@ from torch import nn
 from experiments.methods.grayscale import (FoldedNormalizedConv, first_rgb_conv, fold_conv1,
                                            fold_first_conv, fold_first_conv_normalized,
                                            max_output_difference)
-from tests.experiments.methods._tiny_ch1 import tiny_vgg
+from tests.experiments.methods._tiny_ch1 import TinyTimm, tiny_vgg
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -81,8 +81,8 @@ def test_shift_must_follow_the_padding():
 
 
 def test_timm_conv_stem_with_same_padding_folds_exactly():
-    timm = pytest.importorskip("timm")
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()
+    pytest.importorskip("timm")
+    model = TinyTimm().eval()
     folded, name = fold_first_conv_normalized(model, (0.5,) * 3, (0.5,) * 3)
     assert name == "conv_stem"
     gray = _gray(1, 33)  # odd size: asymmetric "same" padding

@@ -161,3 +161,11 @@ def test_localize_box_surrounds_the_largest_hot_spot():
 def test_localize_of_a_constant_map_takes_the_whole_image():
     masks, boxes = localize(np.ones((1, 6, 9)))
     assert masks.all() and boxes.tolist() == [[0, 0, 9, 6]]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_runs_on_cuda_with_a_cpu_generator(tiny_net, images):
+    net, x = randomize_weights(tiny_net.cuda(), seed=0), images.cuda()
+    maps = smoothgrad(net, x, 1, samples=3, generator=torch.Generator().manual_seed(0))
+    assert maps.device.type == "cuda"
+    assert torch.allclose(saliency(net, x, 1).cpu(), saliency(net.cpu(), images, 1), atol=1e-5)
