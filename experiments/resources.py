@@ -1,10 +1,81 @@
-"""Resources the experiments take as inputs: networks by role, their architectures, and the datasets."""
+"""Resources the experiments take as inputs: networks by role, their architectures, and the datasets.
+
+Each is configured by its section (`[networks.transfer]`, `[data]`, …); the hooks tell the engine, without
+loading anything, what files a resource needs, how to fetch them and what identifies them in cache keys.
+"""
 from __future__ import annotations
+
+import importlib
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from experiments.assets import imagenet, networks, scene15 as scene15_data
+from experiments.assets.filememo import default_cache_dir
 from reportgen import resource
+
+MEMO = "memo"
+
+
+# -- networks ---------------------------------------------------------------------------------------------------
+
+def network_config(model: str, weights: str, input_size: int = 0, mean: tuple = (), std: tuple = (),
+                   categories: str = "") -> networks.NetworkConfig:
+    """A role's settings as the loader's frozen configuration (0 and empty mean "from the weights' metadata")."""
+    return networks.NetworkConfig(model, weights, input_size or None, tuple(mean) or None, tuple(std) or None,
+                                  categories or None)
+
+
+def _memo() -> Path:
+    return default_cache_dir() / MEMO
+
+
+def _weights_path(**settings) -> list[str]:
+    return [a.path for a in networks.network_assets(network_config(**settings), _memo())]
+
+
+NETWORK_HOOKS = dict(
+    fingerprint=lambda **s: networks.network_fingerprint(network_config(**s)),
+    assets=lambda **s: networks.network_assets(network_config(**s), _memo()),
+    watch=_weights_path,
+    fetch=lambda **s: networks.fetch_network(network_config(**s), _memo()),
+)
+
+
+def _load(device: torch.device, offline: bool, **settings) -> networks.Network:
+    return networks.load_network(network_config(**settings), device, offline, cache_dir=_memo())
+
+
+@resource(section="networks.transfer", **NETWORK_HOOKS)
+def transfer_net(device: torch.device, offline: bool, model: str = "vgg16", weights: str = "IMAGENET1K_V1",
+                 input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "") -> networks.Network:
+    """Chapter 1's network (transfer learning), pretrained."""
+    return _load(device, offline, model=model, weights=weights, input_size=input_size, mean=mean, std=std,
+                 categories=categories)
+
+
+@resource(section="networks.visualize", **NETWORK_HOOKS)
+def visualize_net(device: torch.device, offline: bool, model: str = "squeezenet1_1", weights: str = "IMAGENET1K_V1",
+                  input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "") -> networks.Network:
+    """Chapter 2's network (saliency, adversarial examples, class visualization)."""
+    return _load(device, offline, model=model, weights=weights, input_size=input_size, mean=mean, std=std,
+                 categories=categories)
+
+
+@resource(section="networks.compare", **NETWORK_HOOKS)
+def compare_net(device: torch.device, offline: bool, model: str = "vgg16", weights: str = "IMAGENET1K_V1",
+                input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "") -> networks.Network:
+    """The second network of the "try another network" questions."""
+    return _load(device, offline, model=model, weights=weights, input_size=input_size, mean=mean, std=std,
+                 categories=categories)
+
+
+@resource(section="networks.transfer")
+def transfer_random_net(device: torch.device, transfer_net: networks.Network, model: str = "vgg16") -> networks.Network:
+    """Chapter 1's architecture with random weights (seed 0) and the pretrained network's preprocessing."""
+    config = networks.NetworkConfig(model, "none", transfer_net.input_size, transfer_net.mean, transfer_net.std)
+    return networks.load_network(config, device, offline=True, cache_dir=_memo())
 
 
 def architecture(model: str) -> nn.Module:
@@ -15,8 +86,6 @@ def architecture(model: str) -> nn.Module:
 
             return timm.create_model(model.removeprefix("timm:"), pretrained=False).eval()
         if model.startswith("py:"):
-            import importlib
-
             module, _, factory = model.removeprefix("py:").partition(":")
             return getattr(importlib.import_module(module), factory)().eval()
         import torchvision
@@ -25,25 +94,66 @@ def architecture(model: str) -> nn.Module:
 
 
 def categories(model: str, weights: str) -> list[str]:
-    """Class names from the weights' metadata (torchvision), or timm's ImageNet info."""
+    """Class names without loading weights: the torchvision weights' metadata, else timm's ImageNet info."""
     if model.startswith("py:"):
         return []
-    if model.startswith("timm:") or weights in ("none",) or "/" in weights or weights.endswith(".pth"):
-        from timm.data import ImageNetInfo
-
-        return list(ImageNetInfo().label_descriptions())
     import torchvision
 
-    return list(torchvision.models.get_model_weights(model)[weights].meta["categories"])
+    if not model.startswith("timm:") and weights not in ("none",) and not weights.endswith((".pth", ".pt")):
+        return list(torchvision.models.get_model_weights(model)[weights].meta["categories"])
+    from timm.data import ImageNetInfo
+
+    return list(ImageNetInfo().label_descriptions())
 
 
 @resource(section="networks.transfer")
-def transfer_arch(model: str = "vgg16", weights: str = "IMAGENET1K_V1") -> nn.Module:
-    """The transfer network's architecture (no weights)."""
+def transfer_arch(model: str = "vgg16") -> nn.Module:
+    """Chapter 1's architecture alone (no weights needed)."""
     return architecture(model)
 
 
 @resource(section="networks.transfer")
 def transfer_categories(model: str = "vgg16", weights: str = "IMAGENET1K_V1") -> list[str]:
-    """The transfer network's class names."""
+    """Chapter 1's network's class names."""
     return categories(model, weights)
+
+
+# -- data -------------------------------------------------------------------------------------------------------
+
+def _scene_config(scene15: str, scene15_seed: int = 0) -> scene15_data.Scene15Config:
+    return scene15_data.Scene15Config(scene15, scene15_seed) if scene15 else scene15_data.Scene15Config(seed=scene15_seed)
+
+
+@resource(section="data",
+          fingerprint=lambda **s: scene15_data.scene15_fingerprint(_scene_config(**s), _memo()),
+          assets=lambda **s: scene15_data.scene15_assets(_scene_config(**s)),
+          watch=lambda **s: [_scene_config(**s).root],
+          fetch=lambda **s: scene15_data.ensure_scene15(_scene_config(**s), offline=False))
+def scene15(offline: bool, scene15: str = "", scene15_seed: int = 0) -> scene15_data.Scene15:
+    """The 15 Scene dataset, split into train and test as the practical distributes it."""
+    config = _scene_config(scene15, scene15_seed)
+    scene15_data.ensure_scene15(config, offline)
+    return scene15_data.load_scene15(config, _memo())
+
+
+def _val_path(imagenet_val: str) -> Path:
+    return Path(imagenet_val).expanduser() if imagenet_val else default_cache_dir() / "imagenet_val_25.npz"
+
+
+@resource(section="data",
+          fingerprint=lambda **s: imagenet.file_fingerprint(_val_path(**s)),
+          assets=lambda **s: imagenet.imagenet_assets(_val_path(**s)),
+          watch=lambda **s: [_val_path(**s)],
+          fetch=lambda **s: imagenet.ensure_imagenet_val(_val_path(**s), offline=False))
+def imagenet_val(offline: bool, imagenet_val: str = "") -> imagenet.ImageSet:
+    """The practical's 25 labelled ImageNet validation images."""
+    path = _val_path(imagenet_val)
+    imagenet.ensure_imagenet_val(path, offline)
+    return imagenet.load_imagenet_val(path)
+
+
+@resource(section="data", fingerprint=lambda **s: imagenet.folder_fingerprint(s["images"]),
+          watch=lambda **s: [s["images"]] if s["images"] else [])
+def images(images: str = "") -> imagenet.ImageSet:
+    """Images of our choice: a folder of photos (labelled when named `<wnid>_…`), else bundled example photos."""
+    return imagenet.load_image_folder(Path(images).expanduser()) if images else imagenet.default_images()

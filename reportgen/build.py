@@ -77,7 +77,8 @@ def _run(project: Project, options: Options, settings: config.Settings, say) -> 
     cache_.sweep()
     runner = Runner(planned, context, cache_, project.build / "logs", say)
     outcomes = runner.run(Selection(options.only, options.force), blocked)
-    return outcomes, watched_paths(planned)
+    sources = {str(project.root / path) for p in planned.values() for path in p.parts["sources"]}
+    return outcomes, sorted(set(watched_paths(planned)) | sources)  # project modules outside the package too
 
 
 def check_assets(planned: dict[str, Planned]) -> dict[str, list]:

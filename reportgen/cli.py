@@ -104,5 +104,6 @@ def fetch(project, options, args) -> int:
             assets = p.node.meta.assets(**p.params)
         for a in assets:
             missing += not a.ok
-            print(f"{'ok' if a.ok else 'MISSING':8} {name:12} {a.name}: {a.path}" + ("" if a.ok else f" ({a.problem})"))
+            detail = "" if a.ok else f" ({a.problem}" + (f"; from {a.url})" if a.url else ")")
+            print(f"{'ok' if a.ok else 'MISSING':8} {name:14} {a.name}: {a.path}{detail}")
     return 1 if missing else 0

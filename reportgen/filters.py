@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 
 def thousands(value: Any) -> str:
-    """138357544 → "138,357,544"."""
-    return f"{int(value):,}"
+    """138357544 → "138,357,544"; a float is rounded, not truncated: 2999.9999 → "3,000"."""
+    try:
+        return f"{operator.index(value):,}"  # an integer (Python's or numpy's), exactly
+    except TypeError:
+        return f"{round(float(value)):,}"
 
 
 def pct(value: Any, digits: int = 1) -> str:
@@ -31,11 +35,12 @@ def sig(value: Any, digits: int = 3) -> str:
 def seconds(value: Any) -> str:
     """A duration: 0.042 → "42 ms", 12.3 → "12.3 s", 245 → "4 min 5 s"."""
     value = float(value)
-    if value < 1:
+    if round(value * 1000) < 1000:  # compared once rounded: never "1000 ms", "60.0 s" or "1 min 60 s"
         return f"{value * 1000:.0f} ms"
-    if value < 60:
+    if round(value, 1) < 60:
         return f"{value:.1f} s"
-    return f"{int(value // 60)} min {value % 60:.0f} s"
+    minutes, rest = divmod(round(value), 60)
+    return f"{minutes} min {rest} s"
 
 
 def signed(value: Any, digits: int = 1) -> str:

@@ -70,8 +70,8 @@ def plan(registry: Registry, settings: config.Settings, context: Context, index:
 def _fingerprint(node: Node, params: dict[str, Any]) -> Any:
     try:
         return node.meta.fingerprint(**params)
-    except (OSError, ValueError, UserError) as exc:  # loading will report it properly
-        return {"unavailable": str(exc)}
+    except Exception as exc:  # noqa: BLE001 — loading the resource will report it properly
+        return {"unavailable": f"{type(exc).__name__}: {exc}"}
 
 
 def watched_paths(planned: dict[str, Planned]) -> list[str]:

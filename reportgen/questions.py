@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from reportgen.errors import UserError
+
 
 @dataclass(frozen=True)
 class Question:
@@ -57,5 +59,13 @@ def answer(question: Question, statuses: Mapping[str, tuple[str, str | None]], r
         status, reason = statuses[name]
         if status not in ("ran", "cached"):
             return Answer(question, "not computed", f"{name} {status}: {reason}", {})
-    numbers = {label: lookup(results, path) for label, path in question.key_numbers}
+    numbers = {label: _key_number(question, path, results) for label, path in question.key_numbers}
     return Answer(question, "answered", None, numbers)
+
+
+def _key_number(question: Question, path: str, results: Mapping[str, Any]) -> Any:
+    try:
+        return lookup(results, path)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise UserError(f"question {question.id}: key number '{path}' is not in the results "
+                        f"({type(exc).__name__}: {exc}); fix its path in the questions") from None

@@ -110,13 +110,21 @@ def _decorated_functions(package: str) -> list[Callable]:
         pkg = importlib.import_module(package)
     except ModuleNotFoundError as exc:
         raise UserError(f"experiments package '{package}' not found ({exc}); run from the project root") from None
-    modules = [pkg] + [importlib.import_module(m.name) for m in pkgutil.walk_packages(pkg.__path__, f"{package}.")]
+    modules = [pkg] + [_import(m.name) for m in pkgutil.walk_packages(pkg.__path__, f"{package}.")]
     fns = []
     for module in modules:
         for value in vars(module).values():
             if inspect.isfunction(value) and hasattr(value, ATTR) and value.__module__ == module.__name__:
                 fns.append(value)
     return fns
+
+
+def _import(name: str):
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # noqa: BLE001 — a broken module is the user's to fix: say which, in one line
+        where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) else ""
+        raise UserError(f"cannot import {name}{where}: {type(exc).__name__}: {exc}; fix the module") from None
 
 
 def build_registry(nodes: dict[str, Node]) -> Registry:

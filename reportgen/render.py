@@ -19,14 +19,14 @@ class Numbering:
     """Figure and table numbers per chapter ("Figure 1.3"); a second pass resolves forward references."""
 
     known: dict[tuple[str, str], str] = field(default_factory=dict)
-    _chapter: int = 0
-    _counts: dict[tuple[int, str], int] = field(default_factory=dict)
+    _chapter: int | str = 0  # an appendix may be "A"
+    _counts: dict[tuple[int | str, str], int] = field(default_factory=dict)
     _seen: set[tuple[str, str]] = field(default_factory=set)
 
     def restart(self) -> None:
         self._chapter, self._counts, self._seen = 0, {}, set()
 
-    def chapter(self, number: int) -> str:
+    def chapter(self, number: int | str) -> str:
         self._chapter = number
         return ""
 
@@ -56,7 +56,7 @@ def publish_figures(results: dict[str, Any], folder: Path, self_contained: bool)
                 sources[fig.path] = f"data:{mime};base64," + base64.b64encode(fig.path.read_bytes()).decode()
                 continue
             target = folder / f"{name}--{fig.name}"
-            if not target.exists() or target.stat().st_size != fig.path.stat().st_size:
+            if not target.exists() or target.read_bytes() != fig.path.read_bytes():  # same size ≠ same figure
                 shutil.copyfile(fig.path, target)
             sources[fig.path] = f"{folder.name}/{target.name}"
     return sources
@@ -94,12 +94,14 @@ def render_html(templates: Path, main: str, context: dict[str, Any], sources: di
         numbering.restart()
         try:
             html = env.get_template(main).render(**context, numbering=numbering)
-        except jinja2.TemplateError as exc:
+        except UserError:
+            raise
+        except Exception as exc:  # a Jinja error, or a filter failing on a value: name the template line
             raise UserError(_template_error(exc, templates)) from None
     return html
 
 
-def _template_error(exc: jinja2.TemplateError, templates: Path) -> str:
+def _template_error(exc: Exception, templates: Path) -> str:
     where = ""
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
         where = f"{exc.filename}:{exc.lineno}: "
@@ -107,7 +109,8 @@ def _template_error(exc: jinja2.TemplateError, templates: Path) -> str:
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).is_relative_to(templates)]
         if frames:
             where = f"{frames[-1].filename}:{frames[-1].lineno}: "
-    return f"template error: {where}{exc.message or type(exc).__name__}"
+    message = exc.message if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
+    return f"template error: {where}{message or type(exc).__name__}"
 
 
 def write_pdf(html: str, base: Path, target: Path) -> None:

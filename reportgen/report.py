@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib
 import json
+import math
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,19 +18,19 @@ DEFAULT_REPORT = {"title": "Report", "course": "", "authors": [], "date": ""}
 
 
 def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], previous: str | None, say) -> None:
-    """Write results.json, then the HTML and the PDF unless nothing they show has changed."""
+    """Write the PDF, the HTML and results.json (in that order, each atomically) unless nothing changed."""
     from reportgen.build import update_render_stamp  # the manifest belongs to build
 
     stamp = _render_stamp(project, options, settings, outcomes)
     outputs = [project.build / "results.json", project.build / "report.html"]
     outputs += [project.build / "report.pdf"] if options.pdf else []
     if stamp == previous and all(p.exists() for p in outputs):
+        update_render_stamp(project, stamp)  # the manifest was just rewritten without it
         say("report up to date")
         return
     cache_ = cache.Cache(project.build / "cache")
     results = {n: store.read_entry(cache_.entry(n, o.key)) for n, o in outcomes.items() if o.status in ("ran", "cached")}
     answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()}, results) for q in project.load_questions()]
-    store.write_text_atomic(outputs[0], json.dumps(results_json(outcomes, results, answers), indent=1, allow_nan=False))
     context = template_context(project, settings, outcomes, results, answers, options.self_contained)
     sources = render.publish_figures(results, project.build / "figures", options.self_contained)
     html = render.render_html(project.templates, project.main_template, context, sources)
@@ -36,6 +38,7 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
         say("writing report.pdf…")
         render.write_pdf(html, project.build, outputs[2])
     store.write_text_atomic(outputs[1], html)
+    store.write_text_atomic(outputs[0], json.dumps(results_json(outcomes, results, answers), indent=1, allow_nan=False))
     update_render_stamp(project, stamp)
     say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}")
 
@@ -45,6 +48,7 @@ def _render_stamp(project, options, settings: config.Settings, outcomes: dict[st
     for path in sorted(project.templates.rglob("*")):
         if path.is_file():
             h.update(path.as_posix().encode() + path.read_bytes())
+    h.update(repr(project.load_questions()).encode())  # the questions' text is shown too
     state = {n: [o.key, o.status in ("ran", "cached"), o.reason] for n, o in outcomes.items()}
     h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained], sort_keys=True,
                         default=str).encode())
@@ -59,7 +63,7 @@ def scalars(value: Any, prefix: str = "") -> dict[str, Any]:
             found.update(scalars(v, f"{prefix}{k}."))
         return found
     if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 200):
-        return {prefix[:-1]: None if isinstance(value, float) and value != value else value}
+        return {prefix[:-1] or "value": _finite(value)}
     return {}
 
 
@@ -76,21 +80,67 @@ def results_json(outcomes: dict[str, Outcome], results: dict[str, Any], answers:
 
 
 def _plain(numbers: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in numbers.items()}
+    return {k: _finite(v.item() if hasattr(v, "item") else v) for k, v in numbers.items()}
+
+
+def _finite(value: Any) -> Any:
+    """NaN and ±inf become null: results.json is strict JSON."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def template_context(project, settings, outcomes, results, answers, self_contained: bool) -> dict[str, Any]:
     """Everything the templates may use."""
+    sections = _sections(project)
     return {
         "report": {**DEFAULT_REPORT, **settings.section("report")},
         "results": results,
         "outcomes": outcomes,
         "answers": {a.question.id: a for a in answers},
         "questions": answers,
+        "sections": sections,
+        "outline": outline(answers, sections),
+        "resources": resources_read(outcomes),
         "build": {"commit": _commit(project.root), "date": datetime.date.today().isoformat(),
                   "versions": cache.library_versions(), "config": settings.source},
         "self_contained": self_contained,
     }
+
+
+def _sections(project) -> dict[str, str]:
+    """The optional `SECTIONS` (number → title) beside the project's questions; {} when it has none."""
+    module, _, _ = project.questions.partition(":")
+    project.importable()
+    try:
+        return dict(getattr(importlib.import_module(module), "SECTIONS", {}))
+    except ImportError:
+        return {}
+
+
+def outline(answers: list[Answer], sections: dict[str, str]) -> list[dict[str, Any]]:
+    """The report's contents in the questions' order: each chapter and section the first time a question of it
+    comes (level = depth of its number), then the question one level below its section."""
+    entries: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for a in answers:
+        parts = a.question.section.split(".")
+        for depth in range(1, len(parts) + 1):
+            number = ".".join(parts[:depth])
+            if number not in seen:
+                seen.add(number)
+                entries.append({"kind": "heading", "number": number, "level": depth,
+                                "title": sections.get(number, ""), "first": a.question.anchor})
+        entries.append({"kind": "question", "number": a.question.id, "level": len(parts) + 1, "answer": a})
+    return entries
+
+
+def resources_read(outcomes: dict[str, Outcome]) -> dict[str, dict[str, Any]]:
+    """Every resource the computed experiments read: its fingerprint (from their metadata) and who read it."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, o in outcomes.items():
+        for resource, fingerprint in (o.meta.get("resources") or {}).items():
+            entry = found.setdefault(resource, {"fingerprint": fingerprint, "read_by": []})
+            entry["read_by"].append(name)
+    return dict(sorted(found.items()))
 
 
 def _commit(root: Path) -> str:

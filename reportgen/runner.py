@@ -134,13 +134,19 @@ class Runner:
                 value = p.node.fn(**kwargs)
             wall = time.perf_counter() - started
             meta = {"wall_s": round(wall, 3), "peak_mem_mb": round(mem.peak, 1), "device": _device_name(self.context),
-                    "seed": self.context.seed, "params": p.parts["params"], "finished": time.time()}
+                    "seed": self.context.seed, "params": p.parts["params"], "finished": time.time(),
+                    "resources": self._provenance(p)}
             store.write_entry(self.cache.entry(name, p.key), value, meta)
         except Exception as exc:  # isolate the failure; its dependents are skipped
             return self._failed(p, exc, time.perf_counter() - started, counter)
         self.cache.record(name, {"key": p.key, "parts": p.parts, "status": "ran"})
         self.progress(f"{counter} {name}: ran in {wall:.2f} s")
         return Outcome(name, "ran", p.key, meta=meta)
+
+    def _provenance(self, p: Planned) -> dict[str, Any]:
+        """The fingerprints (file, hash, size…) of the resources this experiment read, for the appendix."""
+        return {i: self.planned[i].parts["fingerprint"] for i in p.node.inputs
+                if i in self.planned and not self.planned[i].node.is_experiment}
 
     def _failed(self, p: Planned, exc: Exception, wall: float, counter: str) -> Outcome:
         reason = one_line(exc)

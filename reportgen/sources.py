@@ -36,7 +36,8 @@ class SourceIndex:
             return
         found[path.relative_to(self.root).as_posix()] = file_digest(path)
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-        for name in _imported_modules(path, package):
+        parent = [module.rpartition(".")[0]] if "." in module else []  # importing a.b runs a/__init__.py
+        for name in parent + _imported_modules(path, package):
             self._visit(name, found, seen)
 
     def _project_file(self, module: str) -> Path | None:

@@ -42,6 +42,8 @@ class _Scraper:
         if hasattr(value, "detach") and hasattr(value, "numpy"):  # a tensor, without importing torch
             value = value.detach().cpu().numpy()
         if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:  # only pickle could store it, and read_entry refuses pickle
+                raise TypeError(f"{where}: cannot store an array of Python objects; use lists or a numeric array")
             key = f"a{len(self.arrays)}"
             self.arrays[key] = value
             return {"__array__": key}
@@ -68,8 +70,11 @@ class _Scraper:
         is_image = any(ax.images for ax in fig.axes)  # pictures as PNG, plots as SVG
         stem = "".join(c if c.isalnum() else "-" for c in where).strip("-") or "figure"
         name = f"{stem}.{'png' if is_image else 'svg'}"
-        fig.savefig(self.folder / name, dpi=150, bbox_inches="tight", metadata=_figure_metadata(is_image))
-        import matplotlib.pyplot as plt  # only when there is a figure to close
+        import matplotlib  # only when there is a figure to save
+        import matplotlib.pyplot as plt
+
+        with matplotlib.rc_context({"svg.hashsalt": "reportgen"}):  # same figure, same bytes
+            fig.savefig(self.folder / name, dpi=150, bbox_inches="tight", metadata=_figure_metadata(is_image))
 
         plt.close(fig)
         return name

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 
@@ -24,16 +24,25 @@ class Skipped:
     reason: str
 
 
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+def decode_error_reason(error: BaseException) -> str:
+    """Why an image did not decode, in a few words ("truncated image (...)", "cannot decode image (...)")."""
+    if isinstance(error, UnidentifiedImageError):
+        return "cannot decode image (unknown format or corrupt header)"
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return f"{'truncated image' if 'truncated' in text.lower() else 'cannot decode image'} ({text})"
+
+
 def _decode_problem(data: bytes) -> tuple[str | None, dict[str, Any]]:
     """(reason the bytes are not a usable image or None, {width, height, mode}) by decoding them fully."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             return None, {"width": image.width, "height": image.height, "mode": image.mode}
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        text = str(error).splitlines()[0] if str(error) else type(error).__name__
-        kind = "truncated image" if "truncated" in text else "cannot decode image"
-        return f"{kind} ({text})", {}
+    except DECODE_ERRORS as error:
+        return decode_error_reason(error), {}
 
 
 def inspect_file(path: Path) -> dict[str, Any]:

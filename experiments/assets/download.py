@@ -41,7 +41,7 @@ def sha256_file(path: Path, memo_dir: Path | None) -> str:
 
 
 def _megabytes(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n} bytes"
 
 
 def _report(label: str, done: int, total: int | None, final: bool = False) -> None:
@@ -82,8 +82,11 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: bool = T
     """
     dest = Path(dest)
     name = name or dest.name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as error:
+        raise _fail(name, dest, url, f"cannot write in {dest.parent} ({error.strerror or error})") from error
     try:
         with os.fdopen(fd, "wb") as out:
             digest, done, total = _copy_stream(url, out, f"downloading {name}", progress)

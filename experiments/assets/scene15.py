@@ -176,7 +176,8 @@ def load_scene15(config: Scene15Config, memo_dir: Path | None = None) -> Scene15
         how = "train/ and test/ folders (the practical's split, taken as given)"
     else:
         parts = _make_split(usable, config)
-        how = f"one folder per class; split made here: {config.train_per_class} train images per class, seed {config.seed}"
+        how = (f"one folder per class; split made here: {config.train_per_class} train images per class, "
+               f"seed {config.seed}")
     return Scene15(CLASSES, _as_split(parts["train"], records), _as_split(parts["test"], records), how,
                    tuple(skipped), layout.root)
 

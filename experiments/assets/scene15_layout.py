@@ -84,8 +84,10 @@ def _split_layout(base: Path, splits: dict[str, Path]) -> Layout:
             f"only in test: {only_test} — {FIX}"
         )
     _check_complete(train, splits["train"])
-    others = [Skipped(p, "not part of the train/test layout") for p in visible_entries(base) if p not in splits.values()]
-    folders = tuple((split, name, found[name]) for split, found in (("train", train), ("test", test)) for name in CLASSES)
+    others = [Skipped(p, "not part of the train/test layout") for p in visible_entries(base)
+              if p not in splits.values()]
+    folders = tuple((split, name, found[name]) for split, found in (("train", train), ("test", test))
+                    for name in CLASSES)
     return Layout("split", base, folders, tuple(skipped + skipped_test + others))
 
 

@@ -96,7 +96,7 @@ def _fx_capture(model: nn.Module, names: Iterable[str], pool: bool) -> Capture:
     output = next(node for node in graph.nodes if node.op == "output")
     reduced = {}
     for name, node in output.args[0].items():
-        with graph.inserting_before(output):  # reduce before any in-place user runs
+        with graph.inserting_after(node):  # reduce before any in-place user runs
             reduced[name] = graph.call_function(reduce_output, (node, pool))
     output.args = (reduced,)
     graph.lint()

@@ -22,8 +22,9 @@ per-channel normalization ``x_c = (g - mean_c) / std_c``:
    over the input channels, fed one normalized channel. "sum" is exactly replication of that
    same single channel (``model(x.expand(3)) == folded(x)``), but one channel cannot carry
    three different normalizations; "mean" (the common naive recipe, fed with
-   ``Preprocess(mean=(avg mean,), std=(avg std,), channels=1)``) is not equivalent at all —
-   it divides conv1's response by three — and is measured for accuracy only.
+   ``Preprocess(mean=(avg mean,), std=(avg std,), channels=1)``) is not equivalent: its
+   weighted sum is a third of the "sum" fold's while the bias is unchanged, so every later
+   activation shifts. It is measured for accuracy only.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class FoldedNormalizedConv(nn.Module):
         self.shift = shift
 
     def forward(self, gray: torch.Tensor) -> torch.Tensor:
-        return self.scale(gray) + self.shift(torch.ones_like(gray[:1]))[..., 3:4, 3:4]
+        return self.scale(gray) + self.shift(torch.ones_like(gray[:1]))
 
 
 def fold_conv1_normalized(conv: nn.Conv2d, mean: Sequence[float], std: Sequence[float]

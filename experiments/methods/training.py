@@ -100,7 +100,7 @@ def _train_loop(model: nn.Module, loader: DataLoader, config: TrainConfig,
         loss_sum = torch.zeros((), device=device)
         correct, seen = torch.zeros((), device=device, dtype=torch.long), 0
         for x, y in loader:
-            if False and limit is not None and time.perf_counter() - start >= limit:
+            if steps and limit is not None and time.perf_counter() - start >= limit:
                 stopped = True
                 break
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -183,6 +183,7 @@ def prepare_fine_tune(model: nn.Module, head_module_name: str, trainable: Sequen
     head = nn.Linear(old_head.in_features, num_classes).to(old_head.weight.device)
     tuned.set_submodule(head_module_name, head)
     names = [head_module_name, *trainable]
+    tuned.eval()
     for name in names:
         tuned.get_submodule(name).train()  # also validates the names
     for name, param in tuned.named_parameters():

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from experiments.methods.features import (ImageFiles, Preprocess, extract, extract_naive,
                                           make_capture, reduce_output)
@@ -37,8 +38,8 @@ def test_image_files_resizes_replicates_and_normalizes(tmp_path):
     pre = Preprocess(size=12)
     x, label = ImageFiles(paths, pre, labels=np.array([4, 7]))[1]
     assert x.shape == (3, 12, 12) and label == 7
-    with __import__("PIL").Image.open(paths[1]) as image:
-        gray = np.asarray(image.resize((12, 12), 2), dtype=np.float32) / 255  # 2 = BILINEAR
+    with Image.open(paths[1]) as image:
+        gray = np.asarray(image.resize((12, 12), Image.Resampling.BILINEAR), np.float32) / 255
     for c in range(3):
         expected = (gray - pre.mean[c]) / pre.std[c]
         np.testing.assert_allclose(x[c].numpy(), expected, rtol=1e-6, atol=1e-6)

@@ -47,7 +47,7 @@ def test_time_budget_stops_training():
 
 
 def test_prepare_fine_tune_freezes_all_but_head_and_named_modules():
-    model = tiny_vgg()
+    model = tiny_vgg().train()
     tuned = prepare_fine_tune(model, "classifier.3", ["classifier.0"], num_classes=3)
     trainable = {n for n, p in tuned.named_parameters() if p.requires_grad}
     assert trainable == {"classifier.0.weight", "classifier.0.bias",
@@ -59,7 +59,8 @@ def test_prepare_fine_tune_freezes_all_but_head_and_named_modules():
 
 def test_fit_changes_only_trainable_layers():
     train, test = _images()
-    tuned = prepare_fine_tune(tiny_vgg(), "classifier.3", ["classifier.0"], num_classes=2)
+    model = tiny_vgg().train()  # frozen parts must still be put in eval mode
+    tuned = prepare_fine_tune(model, "classifier.3", ["classifier.0"], num_classes=2)
     before = {k: v.clone() for k, v in tuned.state_dict().items()}
     fit(tuned, train, test, TrainConfig(epochs=2, batch_size=8, max_seconds=None), "cpu")
     after = tuned.state_dict()

@@ -1,0 +1,209 @@
+"""Labelled ImageNet image sets: the practical's 25 validation images, `<wnid>_*.ext` folders, bundled photos.
+
+Errors vs skips: a missing .npz or folder raises AssetError; an .npz that is not the practical's format (keys,
+shapes, dtypes, labels out of range) and a folder without a single usable image raise DataError; inside a
+folder, non-image files, empty or undecodable images and sub-folders are skipped and recorded.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from experiments.assets.datafiles import (
+    DECODE_ERRORS, IMAGE_SUFFIXES, DataError, Skipped, decode_error_reason, visible_entries,
+)
+from experiments.assets.download import download
+from reportgen.assets import Asset, AssetError
+
+IMAGENET_VAL_URL = "https://rdfia.github.io/data/3-b/imagenet_val_25.npz"
+VAL_NAME = "ImageNet validation images (imagenet_val_25.npz)"
+DEFAULT_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")  # bundled with scikit-image: no download
+
+
+@dataclass(frozen=True, eq=False)
+class ImageSet:
+    images: np.ndarray  # uint8 (N, H, W, 3), all the same size
+    labels: np.ndarray  # int64 ImageNet-1k class indices, -1 when unknown
+    names: tuple[str, ...]  # per image: its class name, or its file stem when unlabelled
+    source: str  # where the images came from, for people
+    skipped: tuple[Skipped, ...] = ()
+
+
+def imagenet_wnids() -> tuple[str, ...]:
+    """The 1,000 ImageNet-1k WordNet ids, sorted: a class index is a position in this list (from timm)."""
+    from timm.data import ImageNetInfo
+
+    return tuple(sorted(ImageNetInfo("imagenet-1k").label_names()))
+
+
+def imagenet_class_names() -> tuple[str, ...]:
+    """Short ImageNet-1k class names in index order (the first synonym of each WordNet description)."""
+    from timm.data import ImageNetInfo
+
+    info = ImageNetInfo("imagenet-1k")
+    wnids = sorted(info.label_names())
+    return tuple(info.label_name_to_description(wnid).split(",")[0].strip() for wnid in wnids)
+
+
+def fit_image(image: Image.Image, size: int) -> np.ndarray:
+    """RGB uint8 (size, size, 3): shorter side resized to `size` (bicubic), then the centre cropped."""
+    image = image.convert("RGB")
+    scale = size / min(image.size)
+    width, height = (max(size, round(side * scale)) for side in image.size)
+    image = image.resize((width, height), Image.Resampling.BICUBIC)
+    left, top = (width - size) // 2, (height - size) // 2
+    return np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
+
+
+def _bad_npz(path: Path, what: str) -> DataError:
+    return DataError(f"{path} is not the practical's imagenet_val_25.npz: {what} — download {IMAGENET_VAL_URL} again")
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X, y, label_map; only a zip archive (.npz) is opened, so no bare pickle file is ever unpickled."""
+    if not zipfile.is_zipfile(path):
+        raise _bad_npz(path, "not an .npz archive")
+    try:
+        with np.load(path, allow_pickle=True) as data:  # pickle only for this file: label_map holds a dict
+            found = list(data.files)
+            arrays = {key: data[key] for key in ("X", "y", "label_map") if key in found}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as error:
+        raise _bad_npz(path, f"unreadable ({str(error).splitlines()[0] if str(error) else type(error).__name__})")
+    missing = [key for key in ("X", "y", "label_map") if key not in arrays]
+    if missing:
+        raise _bad_npz(path, f"no {', '.join(missing)} in it (found {', '.join(found) or 'nothing'})")
+    raw = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
+    if raw:
+        raise _bad_npz(path, f"{', '.join(raw)} not stored as .npy arrays")
+    return arrays["X"], arrays["y"], arrays["label_map"]
+
+
+def load_imagenet_val(path: Path | str) -> ImageSet:
+    """The practical's validation images: `X` uint8 (N, H, W, 3), `y` class indices, `label_map` (0-d object
+    array holding a dict index -> names). A missing file raises AssetError, a malformed one DataError."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise AssetError(imagenet_assets(path))
+    images, labels, label_map = _read_npz(path)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise _bad_npz(path, f"X is {images.dtype} {images.shape}, expected uint8 (N, H, W, 3)")
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0] or not np.issubdtype(labels.dtype, np.integer):
+        raise _bad_npz(path, f"y is {labels.dtype} {labels.shape}, expected {images.shape[0]} integer labels")
+    if labels.size and (labels.min() < 0 or labels.max() >= 1000):
+        raise _bad_npz(path, f"labels outside 0..999 (from {labels.min()} to {labels.max()})")
+    if label_map.shape != () or not isinstance(label_map.item(), dict):
+        raise _bad_npz(path, f"label_map is {label_map.dtype} {label_map.shape}, expected a 0-d array holding a dict")
+    names_of = label_map.item()
+    fallback = imagenet_class_names()
+    names = tuple(str(names_of.get(int(i), fallback[int(i)])) for i in labels)
+    return ImageSet(images, labels.astype(np.int64), names, f"file {path}")
+
+
+def _read_image(path: Path, size: int) -> tuple[np.ndarray | None, str | None]:
+    """(pixels, None) or (None, why the file is skipped)."""
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return None, f"not an image file ({path.suffix or 'no suffix'})"
+    if path.stat().st_size == 0:
+        return None, "empty file (0 bytes)"
+    try:
+        with Image.open(path) as image:
+            return fit_image(image, size), None
+    except DECODE_ERRORS as error:
+        return None, decode_error_reason(error)
+
+
+def load_image_folder(path: Path | str, size: int = 224) -> ImageSet:
+    """Every image in a folder (not recursive), resized and centre-cropped to `size`. A name `<wnid>_*.ext`
+    gives the label (the wnid's index among the sorted ImageNet-1k wnids); other names get -1."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise AssetError(imagenet_assets(folder))
+    index = {wnid: i for i, wnid in enumerate(imagenet_wnids())}
+    class_names = imagenet_class_names()
+    images, labels, names, skipped = [], [], [], []
+    for entry in visible_entries(folder):
+        pixels, reason = _read_image(entry, size) if entry.is_file() else (None, "folder (not read)")
+        if pixels is None:
+            skipped.append(Skipped(entry, reason or "unreadable"))
+            continue
+        label = index.get(entry.stem.split("_")[0], -1)
+        images.append(pixels)
+        labels.append(label)
+        names.append(class_names[label] if label >= 0 else entry.stem)
+    if not images:
+        raise DataError(f"no usable image in {folder} ({len(skipped)} entries skipped) — put .jpg/.png files there")
+    return ImageSet(np.stack(images), np.array(labels, dtype=np.int64), tuple(names), f"folder {folder}",
+                    tuple(skipped))
+
+
+def default_images(size: int = 224) -> ImageSet:
+    """Example photos bundled with scikit-image (no download), resized and centre-cropped; labels -1."""
+    import skimage.data
+
+    images = [fit_image(Image.fromarray(getattr(skimage.data, name)()), size) for name in DEFAULT_PHOTOS]
+    labels = np.full(len(images), -1, dtype=np.int64)
+    return ImageSet(np.stack(images), labels, DEFAULT_PHOTOS, "scikit-image example photos (skimage.data)")
+
+
+def _folder_problem(folder: Path) -> str | None:
+    if not folder.exists():
+        return "missing"
+    if not folder.is_dir():
+        return "not a folder"
+    if not any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in visible_entries(folder)):
+        return "no image files in it (expected e.g. n01440764_tench.JPEG)"
+    return None
+
+
+def imagenet_assets(path: Path | str) -> list[Asset]:
+    """An .npz path: the practical's validation file (with its URL). Any other path: an image folder."""
+    path = Path(path).expanduser()
+    if path.suffix.lower() == ".npz":
+        problem = "missing" if not path.is_file() else ("empty file (0 bytes)" if not path.stat().st_size else None)
+        return [Asset(VAL_NAME, str(path), IMAGENET_VAL_URL, problem)]
+    return [Asset("image folder", str(path), None, _folder_problem(path))]
+
+
+def ensure_imagenet_val(path: Path | str, offline: bool, progress: bool = True) -> Path:
+    """The .npz at `path`, downloaded there first when missing and not `offline` (AssetError otherwise)."""
+    path = Path(path).expanduser()
+    assets = imagenet_assets(path)
+    if all(asset.ok for asset in assets):
+        return path
+    if offline:
+        raise AssetError(assets)
+    return download(IMAGENET_VAL_URL, path, None, progress, name=VAL_NAME)
+
+
+def file_fingerprint(path: Path | str) -> dict:
+    """JSON-able identity of an image-set file (the .npz) for cache keys: its name, size and content sha256
+    (a few MB: hashed each time, so the key follows the content, not the location). Absent: size None."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        return {"file": path.name, "size": None, "sha256": None}
+    return {"file": path.name, "size": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def folder_fingerprint(folder: Path | str) -> dict:
+    """JSON-able identity of an image folder for cache keys: a digest of its visible entries' names, sizes and
+    mtimes (cheap: nothing is read). An empty path stands for `default_images()`: scikit-image's version."""
+    if not str(folder):
+        import skimage
+
+        return {"default_images": list(DEFAULT_PHOTOS), "skimage": skimage.__version__}
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        return {"folder": str(folder), "files": None, "digest": None}
+    digest, count = hashlib.sha256(), 0
+    for entry in visible_entries(folder):
+        if entry.is_file():
+            st = entry.stat()
+            digest.update(f"{entry.name}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+            count += 1
+    return {"folder": str(folder), "files": count, "digest": digest.hexdigest()[:16]}

@@ -1,0 +1,191 @@
+"""The cache: what reruns an experiment, what does not, and that no partial or failed result is ever stored."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from reportgen import UserError, store
+from reportgen.cache import Cache, digest, explain, key_parts
+
+ALL = {"numbers", "ramp", "curve", "picture"}
+
+
+def entries(tiny, name: str) -> list[Path]:
+    folder = tiny.build_dir / "cache" / name
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+# --- builds of the tiny project -------------------------------------------------------------------------------
+
+
+def test_first_build_runs_everything_and_later_builds_nothing(tiny) -> None:
+    first = tiny.build()
+    assert first.code == 0 and first.ran == ALL
+    assert tiny.statuses() == dict.fromkeys(ALL, "ran")
+    report = tiny.build_dir / "report.html"
+    os.utime(report, ns=(1_000_000_000, 1_000_000_000))  # so that any rewrite shows
+    for _ in range(3):  # a no-op build must stay a no-op, however often it is repeated
+        again = tiny.build()
+        assert again.code == 0 and again.ran == set()
+        assert "nothing changed since the last build" in again.text
+        assert report.stat().st_mtime_ns == 1_000_000_000, again.text
+    assert tiny.statuses() == dict.fromkeys(ALL, "cached")
+
+
+def test_changed_helper_module_reruns_its_importer_and_dependents_only(tiny) -> None:
+    tiny.build()
+    tiny.edit(tiny.module("helpers"), "FACTOR = 3", "FACTOR = 5")
+    run = tiny.build()
+    assert run.ran == {"numbers", "curve"}
+    assert run.cached == {"ramp", "picture"}
+    assert tiny.json("results.json")["experiments"]["numbers"]["values"]["total"] == 20000
+    assert "Total: 20,000" in tiny.html()
+
+
+def test_changed_project_module_outside_the_package_reruns_its_importer(tiny) -> None:
+    tiny.write(f"{tiny.pkg}_lib.py", "OFFSET = 1\n")
+    tiny.edit(tiny.module("basic"), "from reportgen import experiment",
+              f"from reportgen import experiment\nfrom {tiny.pkg}_lib import OFFSET")
+    tiny.edit(tiny.module("basic"), '"ratio": 0.25', '"ratio": 0.25 * OFFSET')
+    assert tiny.build().ran == ALL
+    tiny.edit(tiny.root / f"{tiny.pkg}_lib.py", "OFFSET = 1", "OFFSET = 2.0")
+    run = tiny.build()
+    assert run.ran == {"numbers", "curve"}
+    assert tiny.json("results.json")["experiments"]["numbers"]["values"]["ratio"] == 0.5
+
+
+def test_template_only_change_renders_without_running_anything(tiny) -> None:
+    tiny.build()
+    tiny.edit(tiny.root / "tpl/chapter.html.j2", "Total:", "Grand total:")
+    run = tiny.build()
+    assert run.code == 0 and run.ran == set()
+    assert "Grand total: 12,000" in tiny.html()
+
+
+def test_changed_question_text_renders_again(tiny) -> None:
+    tiny.build()
+    tiny.edit(tiny.module("questions"), "How many things are there?", "How many things exist?")
+    run = tiny.build()
+    assert run.ran == set()
+    assert "How many things exist?" in tiny.html()
+
+
+def test_change_in_an_unrelated_experiment_module_reruns_only_its_experiments(tiny) -> None:
+    tiny.build()
+    tiny.edit(tiny.module("images"), "np.eye(4)", "np.eye(5)")
+    run = tiny.build()
+    assert run.ran == {"picture"}
+    assert run.cached == {"numbers", "ramp", "curve"}
+
+
+def test_set_reruns_that_experiment_and_its_dependents(tiny) -> None:
+    tiny.build()
+    run = tiny.build("numbers.n=5")
+    assert run.ran == {"numbers", "curve"} and run.cached == {"ramp", "picture"}
+    assert tiny.json("results.json")["experiments"]["curve"]["values"]["peak"] == 10.0
+    assert tiny.build("numbers.n=5").ran == set()
+    back = tiny.build()  # the result for n=4 is still in the cache
+    assert back.ran == set() and back.cached == ALL
+    assert tiny.json("results.json")["experiments"]["numbers"]["values"]["n"] == 4
+
+
+def test_set_of_an_unknown_setting_names_it(tiny) -> None:
+    with pytest.raises(UserError, match=r"\[numbers\] has no setting 'lable' \(did you mean 'label'\?\)"):
+        tiny.build("numbers.lable=x")
+    with pytest.raises(UserError, match=r"\[numbers\] n = 'five': expected a int"):
+        tiny.build("numbers.n=five")
+
+
+def test_failing_experiment_leaves_no_entry_and_records_the_failure(tiny) -> None:
+    tiny.edit(tiny.module("basic"), "    return {", "    raise ValueError('boom')\n    return {")
+    run = tiny.build()
+    assert run.code != 0
+    assert entries(tiny, "numbers") == []
+    last = Cache(tiny.build_dir / "cache").last("numbers")
+    assert last["status"] == "failed" and last["key"] == tiny.json("manifest.json")["outcomes"]["numbers"]["key"]
+    assert last["reason"].startswith("ValueError: boom (at basic.py:")
+    assert "ValueError: boom" in (tiny.build_dir / "logs" / "numbers.log").read_text()
+    # A failure is not remembered as a result: once fixed, the next build runs it (and what needs it).
+    tiny.edit(tiny.module("basic"), "    raise ValueError('boom')\n", "")
+    fixed = tiny.build()
+    assert fixed.code == 0 and fixed.ran == {"numbers", "curve"}
+    assert Cache(tiny.build_dir / "cache").last("numbers")["status"] == "ran"
+
+
+def test_interrupted_write_leaves_no_entry(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = store._write_json
+
+    def interrupted(path: Path, data) -> None:
+        if path.name == store.META:  # the result and the arrays are written by then
+            raise KeyboardInterrupt
+        real(path, data)
+
+    monkeypatch.setattr(store, "_write_json", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tiny.build()
+    cache_root = tiny.build_dir / "cache"
+    assert list(cache_root.glob("*/*")) == []  # no <name>/<key>/, no .tmp-*, not even last.json
+    monkeypatch.setattr(store, "_write_json", real)
+    run = tiny.build()
+    assert run.code == 0 and run.ran == ALL
+
+
+def test_sweep_removes_leftovers_of_killed_writes(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    store.write_entry(cache.entry("exp", "k1"), {"a": 1}, {})
+    (tmp_path / "exp" / ".tmp-k2-1234").mkdir()
+    (tmp_path / "exp" / ".tmp-k2-1234" / store.RESULT).write_text("{")
+    (tmp_path / "exp" / ".tmp-last.json-1234").write_text("{")
+    cache.record("exp", {"key": "k1", "status": "ran"})
+    cache.sweep()
+    assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == ["k1", "last.json"]
+    assert cache.has("exp", "k1") and not cache.has("exp", "k2")
+
+
+def test_sweep_keeps_the_newest_entries(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    for i in range(5):
+        store.write_entry(cache.entry("exp", f"k{i}"), i, {})
+        os.utime(cache.entry("exp", f"k{i}") / store.META, (1000 + i, 1000 + i))
+    cache.sweep(keep=3)
+    assert [k for k in ("k0", "k1", "k2", "k3", "k4") if cache.has("exp", k)] == ["k2", "k3", "k4"]
+
+
+def test_cache_entry_is_only_an_entry_with_its_meta(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    (tmp_path / "exp" / "half").mkdir(parents=True)
+    (tmp_path / "exp" / "half" / store.RESULT).write_text("{}")
+    assert not cache.has("exp", "half") and cache.last("exp") is None
+
+
+# --- keys and their explanation ---------------------------------------------------------------------------------
+
+
+def parts(**changes):
+    base = dict(sources={"exp/a.py": "d1", "exp/helpers.py": "d2"}, params={"x": 1, "name": "a"},
+                inputs={"numbers": "k1"}, versions={"torch": "2.0", "numpy": "1.0"}, device="cpu", fingerprint=None)
+    return key_parts(**{**base, **changes})
+
+
+def test_key_covers_each_part() -> None:
+    keys = {digest(parts())}
+    for change in [dict(sources={"exp/a.py": "d1", "exp/helpers.py": "XX"}), dict(params={"x": 2, "name": "a"}),
+                   dict(inputs={"numbers": "k2"}), dict(versions={"torch": "2.1", "numpy": "1.0"}),
+                   dict(device="cuda"), dict(fingerprint={"size": 1})]:
+        keys.add(digest(parts(**change)))
+    assert len(keys) == 7
+    assert digest(parts()) == digest(parts())
+
+
+def test_explain_says_which_part_changed() -> None:
+    assert explain(None, parts()) == ["never run"]
+    assert explain(parts(), parts()) == ["unknown"]
+    new = parts(sources={"exp/a.py": "d1", "exp/helpers.py": "XX", "exp/new.py": "d3"}, params={"x": 2, "name": "a"},
+                inputs={"numbers": "k2"}, versions={"torch": "2.1", "numpy": "1.0"}, device="cuda",
+                fingerprint={"size": 1})
+    assert explain(parts(), new) == [
+        "source exp/helpers.py changed", "source exp/new.py changed", "setting x 1 → 2", "input numbers changed",
+        "library torch '2.0' → '2.1'", "device cpu → cuda", "data or weights changed",
+    ]

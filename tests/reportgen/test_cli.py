@@ -1,0 +1,140 @@
+"""The command line: help, build, status (fresh / stale and why / failed / never run), list, clean, and errors as
+one line with exit code 2."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reportgen.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(tiny, capsys, *args: str) -> tuple[int, str, str]:
+    """Run `reportgen ARGS` in this process, as a fresh process would (the tiny package imported afresh)."""
+    tiny.purge()
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def states(out: str) -> dict[str, str]:
+    return {m[1]: m[2] for m in re.finditer(r"^(\w+) +(.+)$", out, re.M)}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["build", "--help"], ["status", "--help"], ["list", "--help"],
+                                  ["clean", "--help"], ["fetch", "--help"]])
+def test_every_command_has_help(argv: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: reportgen")
+
+
+def test_help_lists_the_commands_and_build_options(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(word in out for word in ("build", "status", "list", "clean"))
+    with pytest.raises(SystemExit):
+        main(["build", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--config", "--set", "--only", "--force", "--device", "--offline", "--no-pdf"):
+        assert option in out
+
+
+def test_python_dash_m_reportgen_runs_the_cli() -> None:
+    done = subprocess.run([sys.executable, "-m", "reportgen", "--help"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "usage: reportgen" in done.stdout
+
+
+def test_build_writes_the_report_and_status_says_fresh(tiny, capsys) -> None:
+    assert states(cli(tiny, capsys, "status", "--device", "cpu")[1]) == dict.fromkeys(
+        ("ramp", "numbers", "picture", "curve"), "never run")
+    code, _, err = cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu")
+    assert code == 0
+    assert "numbers: ran in" in err and "4 of 4 experiments computed" in err
+    assert (tiny.build_dir / "report.html").is_file() and not (tiny.build_dir / "report.pdf").exists()
+    code, out, _ = cli(tiny, capsys, "status", "--device", "cpu")
+    assert code == 0 and set(states(out).values()) == {"fresh"} and len(states(out)) == 4
+
+
+def test_status_says_why_an_experiment_is_stale(tiny, capsys) -> None:
+    tiny.build()
+    tiny.edit(tiny.module("helpers"), "FACTOR = 3", "FACTOR = 5")
+    found = states(cli(tiny, capsys, "status", "--device", "cpu")[1])
+    assert found == {"ramp": "fresh", "picture": "fresh", "numbers": f"stale: source {tiny.pkg}/helpers.py changed",
+                     "curve": "stale: input numbers changed"}
+
+
+def test_status_names_a_changed_setting(tiny, capsys) -> None:
+    tiny.build()
+    found = states(cli(tiny, capsys, "status", "--device", "cpu", "--set", "numbers.n=2")[1])
+    assert found["numbers"] == "stale: setting n 4 → 2"
+    assert found["ramp"] == "fresh"
+
+
+def test_status_reports_a_failure_with_its_reason(tiny, capsys) -> None:
+    tiny.edit(tiny.module("basic"), "    return {", "    raise ValueError('boom')\n    return {")
+    tiny.build()
+    found = states(cli(tiny, capsys, "status", "--device", "cpu")[1])
+    assert re.fullmatch(r"failed: ValueError: boom \(at basic\.py:\d+\)", found["numbers"])
+    assert found["curve"] == "never run" and found["ramp"] == "fresh"
+
+
+def test_build_exit_code_is_1_when_an_experiment_fails(tiny, capsys) -> None:
+    tiny.edit(tiny.module("images"), "    fig, ax", "    1 / 0\n    fig, ax")
+    code, _, err = cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu")
+    assert code == 1
+    assert "failed: picture — ZeroDivisionError: division by zero (at images.py:" in err
+
+
+def test_list_shows_experiments_resources_inputs_and_captions(tiny, capsys) -> None:
+    code, out, _ = cli(tiny, capsys, "list")
+    assert code == 0
+    rows = {line.split()[1]: line for line in out.splitlines()}
+    assert set(rows) == {"ramp", "numbers", "picture", "curve"}
+    assert rows["curve"].startswith("experiment") and "inputs: numbers, ramp" in rows["curve"]
+    assert rows["curve"].rstrip().endswith("A plot of the ramp, scaled by n.")
+    assert "inputs: -" in rows["numbers"]
+
+
+def test_clean_removes_the_build_folder(tiny, capsys) -> None:
+    tiny.build()
+    code, out, _ = cli(tiny, capsys, "clean")
+    assert code == 0 and out.strip() == f"removed {tiny.build_dir}"
+    assert not tiny.build_dir.exists()
+    assert set(states(cli(tiny, capsys, "status", "--device", "cpu")[1]).values()) == {"never run"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["build", "--set", "oops"], "--set 'oops': expected section.key=value"),
+    (["build", "--set", "numbers.nn=3"], "[numbers] has no setting 'nn' (did you mean 'n'?)"),
+    (["status", "--set", "numbers.n=many"], "[numbers] n = 'many': expected a int like 4"),
+    (["build", "--set", "numbrs.n=3"], "unknown section [numbrs]"),
+    (["list", "--config", "absent.toml"], "config file absent.toml not found"),
+])
+def test_user_errors_are_one_line_with_exit_code_2(tiny, capsys, args: list[str], message: str) -> None:
+    code, out, err = cli(tiny, capsys, *args, "--device", "cpu")
+    assert code == 2
+    assert err.startswith("reportgen: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tiny.build_dir / "report.html").exists()
+
+
+def test_outside_a_project_is_a_user_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["status"]) == 2
+    assert "no pyproject.toml with a [tool.reportgen] table" in capsys.readouterr().err
+
+
+def test_unknown_command_is_rejected_by_argparse(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2

@@ -1,0 +1,148 @@
+"""The configuration: TOML values on the command line, overrides, type coercion, and errors that say where."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from reportgen import UserError
+from reportgen.config import Settings, check_sections, load_settings, parse_value, resolve
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("3", 3), ("-2", -2), ("1e-3", 0.001), ("0.5", 0.5), ("true", True), ("false", False),
+    ("[1, 2]", [1, 2]), ('"x y"', "x y"), ("none", "none"), ("IMAGENET1K_V1", "IMAGENET1K_V1"),
+    ("path/to/file.pth", "path/to/file.pth"), ("hello world", "hello world"), ("", ""),
+])
+def test_parse_value_reads_toml_values_else_the_text(text: str, expected) -> None:
+    value = parse_value(text)
+    assert value == expected and type(value) is type(expected)
+
+
+def test_parse_value_reads_inf() -> None:
+    assert math.isinf(parse_value("inf"))
+
+
+def test_load_settings_applies_overrides_on_top_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[report]\ntitle = "T"\n\n[networks.transfer]\nmodel = "vgg16"\nweights = "A"\n')
+    settings = load_settings(path, ["networks.transfer.weights=none", "svm.c=0.5", "svm.grid=[1, 10]"])
+    assert settings.source == str(path)
+    assert settings.section("networks.transfer") == {"model": "vgg16", "weights": "none"}
+    assert settings.section("svm") == {"c": 0.5, "grid": [1, 10]}
+    assert settings.section("report") == {"title": "T"}
+    assert settings.section("nothing.here") == {}
+
+
+def test_load_settings_without_a_file_uses_built_in_defaults() -> None:
+    settings = load_settings(None, ["a.b=1"])
+    assert settings.tree == {"a": {"b": 1}}
+    assert settings.source == "built-in defaults"
+
+
+def test_section_of_a_value_is_empty() -> None:
+    assert Settings({"a": {"b": 1}}, "x").section("a.b") == {}
+
+
+@pytest.mark.parametrize("item", ["novalue", "key=1", "a..b=1", ".a=1", "a.=1"])
+def test_malformed_override_is_a_user_error_naming_it(item: str) -> None:
+    with pytest.raises(UserError, match="expected section.key=value") as info:
+        load_settings(None, [item])
+    assert repr(item) in str(info.value)
+
+
+def test_override_through_a_value_is_an_error() -> None:
+    with pytest.raises(UserError, match="'b' is a value"):
+        load_settings(None, ["a.b=1", "a.b.c=2"])
+
+
+def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        load_settings(tmp_path / "absent.toml", [])
+
+
+def test_invalid_toml_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[report\n")
+    with pytest.raises(UserError, match="bad.toml: invalid TOML"):
+        load_settings(path, [])
+
+
+def test_resolve_puts_the_section_over_the_defaults_and_coerces() -> None:
+    defaults = {"c": 1.0, "folds": 5, "name": "svm", "sizes": (1, 2), "flag": False, "anything": None}
+    section = {"c": 2, "sizes": [3, 4], "flag": True, "anything": [1], "sub": {"x": 1}}
+    params = resolve(defaults, section, "svm")
+    assert params == {"c": 2.0, "folds": 5, "name": "svm", "sizes": (3, 4), "flag": True, "anything": [1]}
+    assert type(params["c"]) is float and type(params["sizes"]) is tuple
+    assert defaults["c"] == 1.0  # the defaults themselves are untouched
+
+
+def test_resolve_does_not_share_mutable_defaults() -> None:
+    defaults = {"grid": [1, 2]}
+    resolve(defaults, {}, "x")["grid"].append(3)
+    assert defaults["grid"] == [1, 2]
+
+
+@pytest.mark.parametrize(("default", "value"), [
+    (5, 1.5), (5, "5"), (5, True), (True, 1), (1.0, "1"), ("svm", 3), ((1, 2), "x"), ([1], 1),
+])
+def test_resolve_rejects_values_of_the_wrong_type(default, value) -> None:
+    with pytest.raises(UserError) as info:
+        resolve({"k": default}, {"k": value}, "exp")
+    message = str(info.value)
+    assert "[exp] k" in message and type(default).__name__ in message
+
+
+def test_unknown_setting_names_it_and_suggests_a_close_one() -> None:
+    with pytest.raises(UserError, match=r"\[svm\] has no setting 'fold' \(did you mean 'folds'\?\)"):
+        resolve({"folds": 5, "c": 1.0}, {"fold": 3}, "svm")
+
+
+def test_unknown_setting_without_a_close_one_lists_the_settings() -> None:
+    with pytest.raises(UserError, match=r"has no setting 'zzz' \(settings: c, folds\)"):
+        resolve({"c": 1.0, "folds": 5}, {"zzz": 3}, "svm")
+
+
+def test_setting_of_another_function_of_the_same_section_is_not_an_error() -> None:
+    params = resolve({"model": "vgg16"}, {"model": "alexnet", "weights": "none"}, "networks.transfer",
+                     shared={"model", "weights"})
+    assert params == {"model": "alexnet"}
+
+
+def test_check_sections_accepts_known_and_nested_sections() -> None:
+    settings = Settings({"report": {"title": "T"}, "networks": {"transfer": {"model": "x"}}, "svm": {"c": 1}}, "f")
+    check_sections(settings, {"networks.transfer", "svm"})
+
+
+def test_unknown_section_is_an_error_with_a_hint() -> None:
+    settings = Settings({"networks": {"transfr": {"model": "x"}}}, "my.toml")
+    with pytest.raises(UserError, match=r"my.toml: unknown section \[networks.transfr\] \(did you mean "
+                                        r"\[networks.transfer\]\?\)"):
+        check_sections(settings, {"networks.transfer", "svm"})
+
+
+def test_top_level_value_outside_a_section_is_an_error() -> None:
+    with pytest.raises(UserError, match="'title' must be inside a section"):
+        check_sections(Settings({"title": "T"}, "f"), {"svm"})
+
+
+def test_unknown_section_from_set_stops_a_build(tiny) -> None:
+    with pytest.raises(UserError, match=r"unknown section \[numbrs\] \(did you mean \[numbers\]\?\)"):
+        tiny.build("numbrs.n=3")
+
+
+def test_project_config_file_is_read(tiny) -> None:
+    tiny.edit(tiny.root / "reportgen.toml", "size = 3", "size = 2")
+    tiny.build()
+    results = tiny.json("results.json")
+    assert results["experiments"]["ramp"]["values"] == {"size": 2}
+    assert "<title>Tiny report</title>" in tiny.html()
+
+
+def test_config_option_replaces_the_project_file(tiny) -> None:
+    other = tiny.root / "other.toml"
+    other.write_text("[ramp]\nsize = 4\n")
+    tiny.build(config=other)
+    assert tiny.json("results.json")["experiments"]["ramp"]["values"] == {"size": 4}
+    assert "<title>Report</title>" in tiny.html()  # no [report] section: the default title

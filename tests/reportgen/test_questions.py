@@ -1,0 +1,66 @@
+"""Questions: whether each is answered by what was computed, the numbers it rests on, and the reason it is not."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reportgen import Question, UserError
+from reportgen.questions import answer, lookup
+
+Q1 = Question("1.Q1", "1.1", "★", "How many parameters?", ("params",),
+              (("total", "params.total"), ("first layer", "params.layers.0.total"), ("share", "params.share")))
+RESULTS = {"params": {"total": 138357544, "layers": [{"total": 1792}, {"total": 36928}], "share": np.array(0.8936)},
+           "other": {"x": 1}}
+
+
+def test_question_chapter_and_anchor() -> None:
+    assert (Q1.chapter, Q1.anchor) == (1, "q1-q1")
+    assert Question("2.Q11", "2.3", "", "t").anchor == "q2-q11"
+
+
+def test_lookup_follows_dotted_paths_and_list_indices() -> None:
+    assert lookup(RESULTS, "params.total") == 138357544
+    assert lookup(RESULTS, "params.layers.1.total") == 36928
+    share = lookup(RESULTS, "params.share")  # a 0-d array comes back as a plain number
+    assert share == pytest.approx(0.8936) and type(share) is float
+    np.testing.assert_array_equal(lookup({"a": {"v": np.arange(3)}}, "a.v"), [0, 1, 2])
+
+
+def test_answered_when_every_needed_experiment_succeeded() -> None:
+    for status in ("ran", "cached"):
+        a = answer(Q1, {"params": (status, None)}, RESULTS)
+        assert a.answered and a.status == "answered" and a.reason is None
+        assert a.key_numbers == {"total": 138357544, "first layer": 1792, "share": pytest.approx(0.8936)}
+
+
+@pytest.mark.parametrize(("status", "reason", "expected"), [
+    ("failed", "ValueError: boom (at x.py:3)", "params failed: ValueError: boom (at x.py:3)"),
+    ("skipped", "needs net, which failed: missing", "params skipped: needs net, which failed: missing"),
+])
+def test_not_computed_gives_the_first_reason(status: str, reason: str, expected: str) -> None:
+    q = Question("1.Q3", "1.1", "", "t", ("params", "other"))
+    a = answer(q, {"params": (status, reason), "other": ("failed", "later")}, RESULTS)
+    assert (a.answered, a.status, a.reason, a.key_numbers) == (False, "not computed", expected, {})
+
+
+def test_question_needing_an_experiment_that_does_not_exist_yet() -> None:
+    q = Question("1.Q4", "1.1", "Bonus", "t", ("params", "conv1_maps"))
+    a = answer(q, {"params": ("ran", None)}, RESULTS)
+    assert a.status == "not computed" and a.reason == "experiment conv1_maps does not exist in this project yet"
+
+
+def test_question_without_experiments_is_not_computed_yet() -> None:
+    a = answer(Question("2.Q1", "2.1", "", "t"), {"params": ("ran", None)}, RESULTS)
+    assert a.status == "not computed" and a.reason == "no experiment computes this answer yet"
+
+
+def test_key_number_path_that_is_not_in_the_result_is_an_error_naming_it() -> None:
+    q = Question("1.Q2", "1.1", "", "t", ("params",), (("total", "params.totl"),))
+    with pytest.raises(UserError, match=r"1\.Q2.*'params\.totl'"):
+        answer(q, {"params": ("ran", None)}, RESULTS)
+
+
+def test_key_number_past_the_end_of_a_list_is_an_error() -> None:
+    q = Question("1.Q2", "1.1", "", "t", ("params",), (("layer", "params.layers.5.total"),))
+    with pytest.raises(UserError, match=r"'params\.layers\.5\.total'"):
+        answer(q, {"params": ("ran", None)}, RESULTS)

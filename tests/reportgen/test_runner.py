@@ -1,0 +1,165 @@
+"""Running: failures are isolated (dependents skipped, the rest runs, the report still written), selection,
+resources, seeding."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from reportgen import UserError
+from reportgen.assets import Asset, AssetError
+from reportgen.runner import Selection, one_line
+
+FAIL = ("    return {", "    raise ValueError('boom <&> done')\n    return {")
+
+
+def test_failing_experiment_skips_its_dependents_and_the_rest_runs(tiny) -> None:
+    tiny.edit(tiny.module("basic"), *FAIL)
+    run = tiny.build()
+    assert run.code == 1
+    assert run.ran == {"ramp", "picture"}
+    assert tiny.statuses() == {"numbers": "failed", "curve": "skipped", "ramp": "ran", "picture": "ran"}
+    experiments = tiny.json("results.json")["experiments"]
+    assert experiments["numbers"]["status"] == "failed"
+    assert re.fullmatch(r"ValueError: boom <&> done \(at basic\.py:\d+\)", experiments["numbers"]["reason"])
+    assert experiments["curve"]["status"] == "skipped"
+    assert experiments["curve"]["reason"].startswith("needs numbers, which failed: ValueError: boom")
+    assert experiments["ramp"]["values"] == {"size": 3}
+    assert "  failed: numbers — ValueError: boom" in run.text
+    assert "  skipped: curve — needs numbers" in run.text
+    assert "2 of 4 experiments computed" in run.text
+
+
+def test_report_shows_not_computed_with_the_error_in_one_line(tiny) -> None:
+    tiny.edit(tiny.module("basic"), *FAIL)
+    tiny.build()
+    questions = tiny.json("results.json")["questions"]
+    assert questions["1.Q1"]["status"] == "not computed"
+    assert questions["1.Q1"]["reason"].startswith("numbers failed: ValueError: boom <&> done (at basic.py:")
+    assert questions["1.Q1"]["key_numbers"] == {}
+    assert questions["1.Q2"]["status"] == "not computed"
+    assert questions["1.Q2"]["reason"].startswith("curve skipped: needs numbers, which failed")
+    assert questions["1.Q3"] == {"status": "answered", "reason": None, "key_numbers": {}}
+    html = tiny.html()
+    box = re.search(r'<section class="question" id="q1-q1">.*?</section>', html, re.S)[0]
+    assert "Not computed." in box and "numbers failed: ValueError: boom &lt;&amp;&gt; done (at basic.py:" in box
+    assert "Total:" not in html  # the answer's body is not rendered at all
+    assert 'src="figures/picture--' in html  # the unaffected answer is there
+
+
+def test_every_question_is_in_results_json_with_its_key_numbers(tiny) -> None:
+    assert tiny.build().code == 0
+    questions = tiny.json("results.json")["questions"]
+    assert list(questions) == ["1.Q1", "1.Q2", "1.Q3", "2.Q1"]
+    assert questions["1.Q1"] == {"status": "answered", "reason": None, "key_numbers": {"total": 12000, "ratio": 0.25}}
+    assert questions["1.Q2"]["key_numbers"] == {"peak": 8.0}
+    assert questions["2.Q1"]["status"] == "not computed" and questions["2.Q1"]["reason"]
+    numbers = tiny.json("results.json")["experiments"]["numbers"]
+    assert numbers["status"] == "ran" and numbers["device"] == "cpu" and numbers["wall_s"] >= 0
+    assert numbers["peak_mem_mb"] > 0 and len(numbers["cache_key"]) == 16
+    assert numbers["values"] == {"n": 4, "total": 12000, "ratio": 0.25, "label": "four"}
+
+
+def test_non_finite_numbers_do_not_break_results_json(tiny) -> None:
+    tiny.edit(tiny.module("basic"), '"ratio": 0.25', '"ratio": float("inf"), "nan": float("nan")')
+    assert tiny.build().code == 0
+    results = tiny.json("results.json")  # strict JSON (the file is written with allow_nan=False)
+    assert results["experiments"]["numbers"]["values"]["ratio"] is None
+    assert results["experiments"]["numbers"]["values"]["nan"] is None
+    assert results["questions"]["1.Q1"]["key_numbers"] == {"total": 12000, "ratio": None}
+
+
+def test_interrupting_an_experiment_stops_the_build_and_stores_nothing(tiny) -> None:
+    tiny.edit(tiny.module("basic"), "    return {", "    raise KeyboardInterrupt\n    return {")
+    with pytest.raises(KeyboardInterrupt):
+        tiny.build()
+    assert not list((tiny.build_dir / "cache").glob("numbers/*"))
+    assert not (tiny.build_dir / "report.html").exists()
+
+
+def test_force_reruns_a_cached_experiment(tiny) -> None:
+    tiny.build()
+    run = tiny.build(force=("pic*",))
+    assert run.ran == {"picture"} and run.cached == {"numbers", "ramp", "curve"}
+
+
+def test_only_runs_the_selection_and_skips_what_is_not_cached(tiny) -> None:
+    run = tiny.build(only=("ramp",))
+    assert run.ran == {"ramp"}
+    assert run.code == 1
+    statuses = tiny.statuses()
+    assert statuses["ramp"] == "ran" and statuses["numbers"] == statuses["picture"] == "skipped"
+    # --only never makes the next build a no-op: the rest still runs then.
+    assert tiny.build().ran == {"numbers", "picture", "curve"}
+
+
+def test_experiments_are_seeded(tiny) -> None:
+    tiny.write(f"{tiny.pkg}/noise.py", """\
+        import random
+
+        import numpy as np
+
+        from reportgen import experiment
+
+
+        @experiment
+        def noise() -> dict:
+            return {"np": float(np.random.rand()), "py": random.random()}
+        """)
+    tiny.build()
+    first = tiny.json("results.json")["experiments"]["noise"]["values"]
+    assert tiny.build(force=("noise",)).ran == {"noise"}
+    assert tiny.json("results.json")["experiments"]["noise"]["values"] == first
+
+
+RESOURCE = """\
+    from reportgen import Asset, AssetError, experiment, resource
+
+
+    @resource(section="data")
+    def samples(length: int = 3, broken: bool = False) -> list:
+        if broken:
+            raise AssetError([Asset("the samples", "/nowhere/samples.npz", problem="missing")])
+        return list(range(length))
+
+
+    @experiment
+    def mean(samples: list) -> dict:
+        return {"mean": sum(samples) / len(samples)}
+    """
+
+
+def test_resource_settings_and_values_reach_the_experiment(tiny) -> None:
+    tiny.write(f"{tiny.pkg}/res.py", RESOURCE)
+    tiny.build("data.length=5")
+    assert tiny.json("results.json")["experiments"]["mean"]["values"] == {"mean": 2.0}
+    assert "samples" not in tiny.statuses()  # resources are loaded, not stored
+    assert tiny.build("data.length=5").ran == set()
+    assert tiny.build("data.length=3").ran == {"mean"}
+
+
+def test_failing_resource_skips_what_needs_it(tiny) -> None:
+    tiny.write(f"{tiny.pkg}/res.py", RESOURCE)
+    run = tiny.build("data.broken=true")
+    assert run.code == 1
+    assert tiny.statuses()["mean"] == "skipped" and tiny.statuses()["numbers"] == "ran"
+    reason = tiny.json("results.json")["experiments"]["mean"]["reason"]
+    assert reason == ("needs samples, which failed: the samples: missing — put it at /nowhere/samples.npz")
+
+
+def test_one_line_gives_the_type_message_and_project_location() -> None:
+    try:
+        raise ValueError("first line\nsecond line")
+    except ValueError as exc:
+        line = one_line(exc)
+    assert re.fullmatch(r"ValueError: first line \(at test_runner\.py:\d+\)", line)
+    assert one_line(UserError("fix this\nnot this")) == "fix this"
+    assert one_line(AssetError([Asset("w", "/p", problem="missing")])) == "w: missing — put it at /p"
+
+
+def test_selection_patterns() -> None:
+    selection = Selection(only=("arch*", "ramp"), force=("*_output",))
+    assert selection.selected("architecture_params") and selection.selected("ramp")
+    assert not selection.selected("ramps")
+    assert selection.forced("architecture_output") and not selection.forced("architecture_params")
+    assert Selection().selected("anything") and not Selection().forced("anything")
