@@ -12,7 +12,7 @@ from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
 from experiments.ch2_common import (
     FONT, WIDTH, Batch, Panel, Prediction, clip, image_grid, magnified, pixels_to_batch, predict, prepare, resize_normalize,
-    class_index, same_network, short_name, to_pixels, to_uint8,
+    class_index, same_network, visible_gain, short_name, to_pixels, to_uint8,
 )
 from experiments.methods.attacks import AttackResult, fgsm, naive_targeted, perturbation_sizes, pgd
 from reportgen import experiment
@@ -40,8 +40,7 @@ def _per_image(net: Network, images: ImageSet, before: Prediction, after: Predic
 def _figure(pixels: np.ndarray, adversarial: np.ndarray, rows: list[dict], shown: list[int]) -> Figure:
     """Two examples to a row: original, adversarial, difference magnified (one gain for the whole figure)."""
     deltas = [adversarial[i] - pixels[i] for i in shown]
-    peak = max([float(np.abs(d).max()) for d in deltas] + [1e-6])
-    gain = 0.5 / peak
+    gain = visible_gain(deltas)
     panels = []
     for i, delta in zip(shown, deltas):
         r = rows[i]
@@ -100,7 +99,8 @@ def naive_attack(visualize_net: Network, imagenet_val: ImageSet, device: torch.d
     pixels, adversarial = to_pixels(batch.x, visualize_net), to_pixels(result.adversarial, visualize_net)
     return {
         "network": visualize_net.describe(), "source": imagenet_val.source, "images": len(rows), "step": step,
-        "max_steps": max_steps, "target_index": t, **main, "per_image": rows, "seconds": result.seconds,
+        "step_pixels": step * float(np.mean(visualize_net.std)),
+        "max_steps": max_steps, "target_index": t, **{k: v for k, v in main.items() if k != "index"}, "per_image": rows, "seconds": result.seconds,
         "max_steps_taken": int(result.steps.max()), "max_linf": float(sizes["linf"][ok].max()) if ok.any() else None,
         "median_l2": _median(sizes["l2"][ok]), "median_p99": _median(sizes["p99"][ok]),
         "confidence_before": float(before.confidence.mean()),

@@ -11,7 +11,7 @@ from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
 from experiments.ch2_common import (
     FONT, WIDTH, Panel, clip, image_grid, known_or_predicted, magnified, predict, prepare, same_network, short_name,
-    to_pixels, to_uint8,
+    to_pixels, to_uint8, visible_gain,
 )
 from experiments.methods.classvis import ClassVisConfig, ClassVisResult, class_visualization, random_init
 from experiments.methods.transforms import normalize_bounds
@@ -90,6 +90,7 @@ def class_images(visualize_net: Network, device: torch.device, classes: tuple = 
         "network": visualize_net.describe(), "settings": {**asdict(config), "seed": seed, "classes": targets},
         "per_class": rows, "mean_probability": float(np.mean([r["probability"] for r in rows])),
         "min_probability": float(min(r["probability"] for r in rows)),
+        "mean_start_probability": float(np.mean([r["start"] for r in rows])),
         "top1": int(sum(r["top1"] for r in rows)), "history_steps": list(result.history_steps),
         "history": result.target_prob, "images": to_uint8(result.images, visualize_net),
         "snapshots": snaps, "snapshot_probability": snap_probs, "snapshot_steps": snap_steps,
@@ -177,7 +178,7 @@ def _picked(images: ImageSet, indices: tuple) -> list[int]:
 def _from_image_figure(start: np.ndarray, final: np.ndarray, rows: list[dict]) -> Figure:
     """Columns = images; rows = the photo, the result, the change magnified (one gain for the figure)."""
     delta = final.astype(np.float32) / 255 - start.astype(np.float32) / 255
-    gain = 0.5 / max(float(np.abs(delta).max()), 1e-6)
+    gain = visible_gain(list(delta))
     panels = [Panel(s, f"{clip(r['name'], 14)}\np = {r['start']:.2f}") for s, r in zip(start, rows)]
     panels += [Panel(f, f"after · p = {r['probability']:.2f}") for f, r in zip(final, rows)]
     panels += [Panel(magnified(d, gain), f"change ×{gain:.1f}") for d in delta]

@@ -129,13 +129,14 @@ def same_network(a: Network, b: Network) -> bool:
 
 
 def image_grid(panels: Sequence[Panel], columns: int, column_titles: Sequence[str] = (),
-               width: float = WIDTH) -> Figure:
-    """Panels row by row, `columns` to a row, without axes; labels above each panel in FONT points."""
+               width: float = WIDTH, max_cell: float = 1.75) -> Figure:
+    """Panels row by row, `columns` to a row, without axes, at most `max_cell` inches each; labels above each
+    panel in FONT points."""
     rows = max(1, -(-len(panels) // columns))
-    cell = width / columns
+    cell = min(width / columns, max_cell)
     labelled = any(p.label for p in panels) or bool(column_titles)
-    lines = max([p.label.count("\n") + 1 for p in panels if p.label] or [1])
-    fig = Figure(figsize=(width, rows * (cell + (0.16 * lines if labelled else 0.05))))
+    lines = max([p.label.count("\n") + 1 for p in panels if p.label] or [1]) + (1 if column_titles else 0)
+    fig = Figure(figsize=(cell * columns, rows * (cell + (0.16 * lines if labelled else 0.05))))
     axes = fig.subplots(rows, columns, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
@@ -168,6 +169,12 @@ def overlay(image: np.ndarray, heat: np.ndarray, cmap: str = "inferno") -> np.nd
     grey = image.mean(axis=2, keepdims=True)
     coloured = colormaps[cmap](scaled_map(heat))[..., :3]
     return np.clip(0.4 * grey + 0.6 * coloured, 0.0, 1.0).astype(np.float32)
+
+
+def visible_gain(deltas: Sequence[np.ndarray]) -> float:
+    """A gain that maps the 99th percentile of |δ| over all the differences to half the grey range."""
+    values = np.concatenate([np.abs(d).ravel() for d in deltas]) if deltas else np.zeros(1)
+    return 0.5 / max(float(np.quantile(values, 0.99)), 1e-6)
 
 
 def magnified(delta: np.ndarray, gain: float) -> np.ndarray:

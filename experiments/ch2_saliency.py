@@ -15,7 +15,7 @@ from experiments.ch2_common import (
 from experiments.methods.saliency import (
     localize, map_agreement, mass_concentration, randomize_weights, rank_correlation, saliency, smoothgrad,
 )
-from experiments.methods.transforms import add_gaussian_noise
+from experiments.methods.transforms import add_gaussian_noise, gaussian_blur
 from reportgen import experiment
 
 
@@ -166,10 +166,11 @@ def _boxes_figure(pixels: np.ndarray, masks: np.ndarray, boxes: np.ndarray, name
 
 @experiment
 def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: dict, device: torch.device,
-                 quantile: float = 0.95, largest_component: bool = True) -> dict:
-    """Boxes around each map's strongest pixels, and whether the network still recognizes the boxed crop."""
+                 quantile: float = 0.8, smoothing: float = 4.0, largest_component: bool = True) -> dict:
+    """Boxes around each (smoothed) map's strongest pixels, and whether the network still recognizes the crop."""
     batch = prepare(imagenet_val, visualize_net, device)
-    maps = np.asarray(saliency_maps["maps"])
+    maps = torch.as_tensor(np.asarray(saliency_maps["maps"]))[:, None]
+    maps = (gaussian_blur(maps, smoothing) if smoothing > 0 else maps)[:, 0].numpy()
     masks, boxes = localize(maps, quantile, largest_component)
     size = maps.shape[-1] * maps.shape[-2]
     box_fraction = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) / size
@@ -180,7 +181,8 @@ def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: 
     centred = predict(visualize_net, _crops(batch.x, centre, visualize_net)).classes == targets.cpu().numpy()
     names = [r["true"] for r in saliency_maps["per_image"]]
     return {
-        "network": visualize_net.describe(), "quantile": quantile, "largest_component": largest_component,
+        "network": visualize_net.describe(), "quantile": quantile, "smoothing": smoothing,
+        "largest_component": largest_component,
         "boxes": boxes, "box_fractions": box_fraction.tolist(), "mean_box_fraction": float(box_fraction.mean()),
         "mean_mask_fraction": float(masks.mean()), "full_accuracy": float(full.mean()),
         "crop_accuracy": float(crop.mean()), "centre_crop_accuracy": float(centred.mean()),

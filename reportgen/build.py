@@ -55,10 +55,21 @@ def build(project: Project, options: Options, say=lambda line: print(line, file=
     _write_manifest(project, stamp, watch, outcomes, complete and not options.only)
     report.write(project, options, settings, outcomes, previous.get("render"), say)
     failed = [o for o in outcomes.values() if o.status in ("failed", "skipped")]
-    for o in failed:
-        say(f"  {o.status}: {o.name} — {o.reason}")
+    for line in _summary(failed):
+        say(line)
     say(f"{len(outcomes) - len(failed)} of {len(outcomes)} experiments computed; report in {project.build}")
     return 1 if failed else 0
+
+
+def _summary(failed: list[Outcome]) -> list[str]:
+    """One line per root cause, then the experiments it left uncomputed."""
+    causes: dict[str, list[str]] = {}
+    for o in failed:
+        cause = o.reason or "unknown"
+        if o.status == "skipped" and ", which " in cause:
+            cause = cause.split(", which ", 1)[1].split(": ", 1)[-1]
+        causes.setdefault(cause, []).append(o.name)
+    return [f"  not computed: {', '.join(names)}\n    because: {cause}" for cause, names in causes.items()]
 
 
 def prepare(project: Project, options: Options, settings: config.Settings) -> tuple[dict[str, Planned], Context]:

@@ -121,5 +121,7 @@ def write_pdf(html: str, base: Path, target: Path) -> None:
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    pdf = weasyprint.HTML(string=html, base_url=str(base)).write_pdf()
-    store.write_text_atomic(target, pdf)
+    document = weasyprint.HTML(string=html, base_url=str(base)).render()
+    for page in document.pages:  # the HTML's links to figure files would point into this machine's disk
+        page.links = [link for link in page.links if not (link[0] == "external" and link[1].startswith("file:"))]
+    store.write_text_atomic(target, document.write_pdf())

@@ -110,7 +110,7 @@ class Runner:
         if blocker is None and not selection.selected(name):
             blocker = "not selected by --only and not in the cache"
         if blocker:
-            self.progress(f"{counter} {name}: skipped ({blocker})")
+            self.progress(f"{counter} {name}: skipped ({blocker.split(': ', 1)[0]})")
             return Outcome(name, "skipped", p.key, blocker)
         self.progress(f"{counter} {name}: running…")
         return self._execute(p, counter)

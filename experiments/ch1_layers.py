@@ -1,0 +1,249 @@
+"""1.2.2 Q8–Q11: the layer the features come from, grayscale inputs, the network as classifier, improvements."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from matplotlib.figure import Figure
+
+from experiments.assets.networks import Network
+from experiments.assets.scene15 import Scene15
+from experiments.ch1_common import (
+    extract_one, fine_tune_tail, image_paths, penultimate, rgb_preprocess, subset, subset_info, svm,
+)
+from experiments.ch2_common import FONT, WIDTH, same_network
+from experiments.methods.classify import choose_c, pca_sweep
+from experiments.methods.features import ImageFiles, Preprocess
+from experiments.methods.grayscale import fold_first_conv, fold_first_conv_normalized, max_output_difference
+from experiments.methods.training import TrainConfig, train_linear_head
+from reportgen import UserError, experiment
+
+
+def _axes(fig: Figure, ax, xlabel: str, ylabel: str) -> None:
+    ax.set_xlabel(xlabel, fontsize=FONT)
+    ax.set_ylabel(ylabel, fontsize=FONT)
+    ax.tick_params(labelsize=FONT)
+    ax.grid(alpha=0.3)
+
+
+# -- 1.Q8 -------------------------------------------------------------------------------------------------------
+
+def _layer_row(features: dict, layer: dict, C: float, seed: int) -> dict:
+    label = layer["label"]
+    result = svm(features["train"][label], features["train_labels"], features["test"][label],
+                 features["test_labels"], C=C, seed=seed)
+    return {**layer, "accuracy": result.accuracy, "fit_seconds": result.fit_seconds}
+
+
+def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
+    fig = Figure(figsize=(WIDTH, 3.0))
+    ax = fig.subplots()
+    xs = np.arange(len(rows))
+    ax.plot(xs, [r["accuracy"] for r in rows], marker="o", ms=4)
+    for x, row in zip(xs, rows):
+        ax.annotate(f"{row['accuracy']:.1%}", (x, row["accuracy"]), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize=FONT - 1 if len(rows) > 10 else FONT)
+    labels = [f"{r['label']}\n{r['dim']:,}-d" + (" *" if r["label"] == penultimate_label else "") for r in rows]
+    ax.set_xticks(xs, labels, rotation=45 if len(rows) > 8 else 0, ha="right" if len(rows) > 8 else "center")
+    ax.set_ylim(0, 1.08)
+    _axes(fig, ax, "layer (feature dimension; * = the practical's layer)", "test accuracy")
+    fig.tight_layout()
+    return fig
+
+
+@experiment
+def layer_sweep(scene_features: dict, C: float = 1.0, seed: int = 0, jobs: int = -1) -> dict:
+    """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
+    rows = Parallel(n_jobs=jobs)(delayed(_layer_row)(scene_features, layer, C, seed)
+                                 for layer in scene_features["layers"])
+    best = max(rows, key=lambda r: r["accuracy"])
+    by_label = {r["label"]: r for r in rows}
+    return {
+        "network": scene_features["network"], "rows": rows, "best_layer": best["label"],
+        "best_accuracy": best["accuracy"], "penultimate": scene_features["penultimate"],
+        "penultimate_accuracy": by_label[scene_features["penultimate"]]["accuracy"],
+        "first_accuracy": rows[0]["accuracy"], "first_layer": rows[0]["label"],
+        "figure": _layers_figure(rows, scene_features["penultimate"]),
+    }
+
+
+# -- 1.Q9 -------------------------------------------------------------------------------------------------------
+
+def _batch(paths: list, preprocess: Preprocess, device: torch.device) -> torch.Tensor:
+    dataset = ImageFiles(paths, preprocess)
+    return torch.stack([dataset[i][0] for i in range(len(dataset))]).to(device)
+
+
+@experiment
+def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
+              batch_size: int = 64, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
+              check_images: int = 8, C: float = 1.0, seed: int = 0) -> dict:
+    """Gray images into an RGB network: replication, conv1 folded exactly (summed), conv1 averaged."""
+    net, size = transfer_net, transfer_net.input_size
+    exact, conv = fold_first_conv_normalized(net.module, net.mean, net.std)
+    averaged, _ = fold_first_conv(net.module, "mean")
+    raw_gray = Preprocess(size, (0.0,), (1.0,), 1)
+    mean_gray = Preprocess(size, (float(np.mean(net.mean)),), (float(np.mean(net.std)),), 1)
+    part = subset(scene15, device, per_class_on_cpu, seed)
+    train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
+    rgb = _batch(test_paths[:check_images], rgb_preprocess(net), device)
+    gray = _batch(test_paths[:check_images], raw_gray, device)
+    difference = max_output_difference(net.module, rgb, exact, gray)
+    with torch.inference_mode():
+        scale = float(net.module(rgb).abs().max())
+    accuracy, seconds = {}, {}
+    for key, model, pre in (("exact", exact, raw_gray), ("averaged", averaged, mean_gray)):
+        start = time.perf_counter()
+        args = (net.penultimate, pre, device, batch_size, workers, amp)
+        accuracy[key] = svm(extract_one(model, train_paths, *args), train_y, extract_one(model, test_paths, *args),
+                            test_y, C=C, seed=seed)
+        seconds[key] = time.perf_counter() - start
+    replication = svm(*penultimate(scene_features, part), C=C, seed=seed)
+    return {
+        "network": net.describe(), "conv": conv, "check_images": len(rgb), "max_difference": difference,
+        "output_scale": scale, "relative_difference": difference / max(scale, 1e-12),
+        "replication_accuracy": replication.accuracy, "exact_accuracy": accuracy["exact"].accuracy,
+        "averaged_accuracy": accuracy["averaged"].accuracy,
+        "same_predictions": float(np.mean(replication.predictions == accuracy["exact"].predictions)),
+        "averaged_mean": float(np.mean(net.mean)), "averaged_std": float(np.mean(net.std)),
+        "uniform_normalization": len(set(net.mean)) == 1 and len(set(net.std)) == 1,
+        "seconds": seconds, "subset": subset_info(part),
+    }
+
+
+# -- 1.Q10 ------------------------------------------------------------------------------------------------------
+
+@experiment
+def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
+                       head_epochs: int = 50, head_lr: float = 1e-3, finetune_layers: int = 2,
+                       finetune_epochs: int = 20, finetune_seconds: float = 30.0, finetune_lr: float = 1e-4,
+                       batch_size: int = 32, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
+                       C: float = 1.0, seed: int = 0) -> dict:
+    """The network as the classifier: a new last layer on frozen features, fine-tuning deeper layers, the SVM."""
+    classes = len(scene15.classes)
+    start = time.perf_counter()
+    svm_full = svm(*penultimate(scene_features), C=C, seed=seed)
+    svm_seconds = time.perf_counter() - start
+    head_config = TrainConfig(epochs=head_epochs, lr=head_lr, batch_size=batch_size, max_seconds=None, seed=seed)
+    head = train_linear_head(*penultimate(scene_features), classes, head_config, device)
+    part = subset(scene15, device, per_class_on_cpu, seed)
+    tune_config = TrainConfig(epochs=finetune_epochs, lr=finetune_lr, batch_size=batch_size,
+                              max_seconds=finetune_seconds, seed=seed, amp=amp)
+    tuned = fine_tune_tail(transfer_net, scene15, part, finetune_layers, tune_config, device, 64, workers, amp)
+    run = tuned["run"]
+    return {
+        "network": transfer_net.describe(), "svm_accuracy": svm_full.accuracy, "svm_seconds": svm_seconds,
+        "head_accuracy": head.test_accuracy, "head_train_accuracy": head.train_accuracy, "head_seconds": head.seconds,
+        "head_epochs": head.epochs_run, "finetune_accuracy": run.test_accuracy,
+        "finetune_train_accuracy": run.train_accuracy, "finetune_seconds": tuned["seconds"],
+        "finetune_train_seconds": run.seconds, "finetune_epochs": run.epochs_run,
+        "finetune_stopped_by_time": run.stopped_by_time, "finetune_trained": tuned["trained"],
+        "finetune_cached_trunk": tuned["cached_trunk"], "finetune_layers": finetune_layers,
+        "svm_subset_accuracy": svm(*penultimate(scene_features, part), C=C, seed=seed).accuracy,
+        "subset": subset_info(part), "extraction_seconds": scene_features["seconds"],
+    }
+
+
+# -- 1.Q11 ------------------------------------------------------------------------------------------------------
+
+def _c_figure(cs: list, cv: np.ndarray, test: list, best: float) -> Figure:
+    fig = Figure(figsize=(WIDTH, 2.8))
+    ax = fig.subplots()
+    ax.semilogx(cs, cv, marker="o", ms=4, label="cross-validation on train (chooses C)")
+    ax.semilogx(cs, test, marker="s", ms=4, ls="--", label="test (shown only, never used)")
+    ax.axvline(best, color="grey", ls=":", label=f"chosen C = {best:g}")
+    ax.legend(fontsize=FONT)
+    _axes(fig, ax, "C (log scale)", "accuracy")
+    fig.tight_layout()
+    return fig
+
+
+@experiment
+def svm_c(scene_features: dict, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), folds: int = 5, seed: int = 0,
+          jobs: int = -1) -> dict:
+    """C chosen by stratified cross-validation on the training set only, then tested once."""
+    train_x, train_y, test_x, test_y = penultimate(scene_features)
+    cs = [float(c) for c in cs]
+    best, cv = choose_c(train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
+    test = [svm(train_x, train_y, test_x, test_y, C=c, seed=seed).accuracy for c in cs]
+    chosen = test[cs.index(best)]
+    baseline = svm(train_x, train_y, test_x, test_y, C=1.0, seed=seed).accuracy
+    return {
+        "network": scene_features["network"], "cs": cs, "cv_accuracy": [float(v) for v in cv], "test_curve": test,
+        "best_c": best, "cv_best": float(cv.max()), "test_accuracy": chosen, "baseline_accuracy": baseline,
+        "gain": chosen - baseline, "folds": folds, "train_images": len(train_y),
+        "figure": _c_figure(cs, cv, test, best),
+    }
+
+
+def other_role(transfer_net: Network, compare_net: Network, visualize_net: Network) -> tuple[str, Network]:
+    """The compare role's network, or the visualize role's when compare is the transfer network itself."""
+    for role, net in (("compare", compare_net), ("visualize", visualize_net)):
+        if not same_network(net, transfer_net):
+            return role, net
+    raise UserError(f"no other network is configured: the compare and visualize roles are both {transfer_net.name} "
+                    "with the transfer network's weights; set [networks.compare] model and weights to another one")
+
+
+@experiment
+def other_network(transfer_net: Network, compare_net: Network, visualize_net: Network, scene15: Scene15,
+                  scene_features: dict, device: torch.device, batch_size: int = 64, workers: int = -1,
+                  amp: bool = True, per_class_on_cpu: int = 10, C: float = 1.0, seed: int = 0) -> dict:
+    """The practical's pipeline with another pretrained network's penultimate features, on the same images."""
+    role, other = other_role(transfer_net, compare_net, visualize_net)
+    part = subset(scene15, device, per_class_on_cpu, seed)
+    train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
+    args = (other.penultimate, rgb_preprocess(other), device, batch_size, workers, amp)
+    start = time.perf_counter()
+    train_x, test_x = extract_one(other.module, train_paths, *args), extract_one(other.module, test_paths, *args)
+    seconds = time.perf_counter() - start
+    result = svm(train_x, train_y, test_x, test_y, C=C, seed=seed)
+    transfer = svm(*penultimate(scene_features, part), C=C, seed=seed)
+    count = lambda net: sum(p.numel() for p in net.module.parameters())  # noqa: E731
+    return {
+        "network": other.describe(), "role": role, "transfer_network": transfer_net.describe(),
+        "accuracy": result.accuracy, "transfer_accuracy": transfer.accuracy,
+        "difference": result.accuracy - transfer.accuracy, "dim": int(train_x.shape[1]),
+        "transfer_dim": int(scene_features["train"][scene_features["penultimate"]].shape[1]),
+        "parameters": count(other), "transfer_parameters": count(transfer_net), "seconds": seconds,
+        "images_per_second": (len(train_paths) + len(test_paths)) / seconds, "subset": subset_info(part),
+    }
+
+
+def _pca_figure(points: list[dict], full: dict) -> Figure:
+    fig = Figure(figsize=(WIDTH, 2.8))
+    acc_ax = fig.subplots()
+    time_ax = acc_ax.twinx()
+    dims = [p["dim"] for p in points] + [full["dim"]]
+    acc_ax.semilogx(dims, [p["accuracy"] for p in points] + [full["accuracy"]], marker="o", ms=4, base=2,
+                    label="test accuracy")
+    time_ax.semilogx(dims, [p["total_seconds"] for p in points] + [full["total_seconds"]], marker="s", ms=4, ls="--",
+                     color="tab:orange", base=2, label="time (PCA + SVM fit + predict)")
+    _axes(fig, acc_ax, "dimensions kept (the last point: no PCA)", "test accuracy")
+    time_ax.set_ylabel("seconds", fontsize=FONT)
+    time_ax.tick_params(labelsize=FONT)
+    fig.legend(fontsize=FONT, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+@experiment
+def pca(scene_features: dict, dims: tuple = (8, 16, 32, 64, 128, 256, 512), C: float = 1.0, seed: int = 0,
+        tolerance: float = 0.01) -> dict:
+    """PCA (fitted on train) to several dimensions before the SVM: accuracy and time against no PCA."""
+    train_x, train_y, test_x, test_y = penultimate(scene_features)
+    points = [p._asdict() for p in pca_sweep(train_x, train_y, test_x, test_y, [int(d) for d in dims], C=C,
+                                             seed=seed) if p.dim < train_x.shape[1]]
+    start = time.perf_counter()
+    result = svm(train_x, train_y, test_x, test_y, C=C, seed=seed)
+    full = {"dim": int(train_x.shape[1]), "accuracy": result.accuracy, "fit_seconds": result.fit_seconds,
+            "total_seconds": time.perf_counter() - start}
+    close = [p for p in points if p["accuracy"] >= full["accuracy"] - tolerance]
+    best = max(points, key=lambda p: p["accuracy"]) if points else full
+    return {
+        "network": scene_features["network"], "points": points, "full": full, "tolerance": tolerance,
+        "smallest_close": close[0] if close else None, "best": best, "best_accuracy": best["accuracy"],
+        "figure": _pca_figure(points, full),
+    }

@@ -1,0 +1,294 @@
+"""1.1 Q3–Q4: the transfer network's predictions, the role of normalization and of eval mode, conv1's maps."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+from experiments.assets.imagenet import ImageSet
+from experiments.assets.networks import Network
+from experiments.ch2_common import FONT, WIDTH, Panel, clip, image_grid, short_name
+from experiments.methods.grayscale import first_rgb_conv
+from experiments.methods.transforms import normalize
+from reportgen import experiment
+
+TOP = 5
+
+
+def pixels(images: np.ndarray, size: int, device: torch.device) -> Tensor:
+    """uint8 (N, H, W, 3) → float (N, 3, size, size) in [0, 1] on `device` (resized when needed)."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float() / 255.0
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    return x
+
+
+def probabilities(module: nn.Module, x: Tensor, chunk: int = 16) -> Tensor:
+    """Softmax of the network's scores (N, K), float32 on the CPU, in chunks of `chunk` images."""
+    with torch.inference_mode():
+        return torch.cat([module(x[i:i + chunk]).float().softmax(-1).cpu() for i in range(0, len(x), chunk)])
+
+
+def topk_accuracy(probs: Tensor, labels: np.ndarray, k: int) -> float | None:
+    """Fraction of the labelled images whose class is among the `k` most probable; None when none is labelled."""
+    known = torch.as_tensor(labels) >= 0
+    if not bool(known.any()):
+        return None
+    top = probs[known].topk(k, dim=-1).indices
+    return float((top == torch.as_tensor(labels)[known].unsqueeze(1)).any(1).float().mean())
+
+
+def top_classes(net: Network, probs: Tensor, k: int = TOP) -> list[list[dict]]:
+    values, indices = probs.topk(k, dim=-1)
+    return [[{"class": short_name(net, int(i)), "index": int(i), "probability": float(p)} for p, i in zip(pv, iv)]
+            for pv, iv in zip(values, indices)]
+
+
+def top5_figure(images: np.ndarray, titles: list[str], tops: list[list[dict]], labels: np.ndarray) -> Figure:
+    """Per image: the picture, and a bar chart of its five most probable classes (the true one in green)."""
+    fig = Figure(figsize=(WIDTH, 1.45 * len(images)))
+    axes = fig.subplots(len(images), 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.8]})
+    for (image_ax, bar_ax), image, title, top, label in zip(axes, images, titles, tops, labels):
+        image_ax.imshow(image)
+        image_ax.set_axis_off()
+        image_ax.set_title(clip(title, 24), fontsize=FONT, pad=2)
+        names = [clip(t["class"], 26) for t in top][::-1]
+        probs = [t["probability"] for t in top][::-1]
+        colours = ["tab:green" if t["index"] == label else "tab:blue" for t in top][::-1]
+        bar_ax.barh(range(len(top)), probs, color=colours)
+        bar_ax.set_yticks(range(len(top)), names, fontsize=FONT)
+        bar_ax.set_xlim(0, 1)
+        bar_ax.tick_params(axis="x", labelsize=FONT)
+        for y, p in enumerate(probs):
+            bar_ax.text(min(p + 0.01, 0.88), y, f"{p:.1%}", va="center", fontsize=FONT)
+    axes[-1][1].set_xlabel("probability (softmax)", fontsize=FONT)
+    fig.tight_layout()
+    return fig
+
+
+def _val_rows(net: Network, probs: Tensor, labels: np.ndarray) -> list[dict]:
+    top5 = probs.topk(TOP, dim=-1).indices
+    return [{"true": short_name(net, int(label)), "predicted": short_name(net, int(top[0])),
+             "probability": float(p[top[0]]), "correct": bool(top[0] == label), "in_top5": bool(label in top.tolist())}
+            for p, top, label in zip(probs, top5, labels)]
+
+
+def _errors_figure(images: np.ndarray, rows: list[dict], limit: int = 10) -> Figure | None:
+    wrong = [i for i, r in enumerate(rows) if not r["correct"]][:limit]
+    if not wrong:
+        return None
+    panels = [Panel(images[i], f"{clip(rows[i]['true'], 15)}\n→ {clip(rows[i]['predicted'], 13)} "
+                               f"{rows[i]['probability']:.0%}") for i in wrong]
+    return image_grid(panels, 5)
+
+
+@experiment
+def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet, device: torch.device) -> dict:
+    """Top-5 classes of our images, and top-1 / top-5 accuracy on the labelled validation images."""
+    norm = lambda s: normalize(pixels(s.images, transfer_net.input_size, device), transfer_net.mean, transfer_net.std)  # noqa: E731
+    probs = probabilities(transfer_net.module, norm(images))
+    tops = top_classes(transfer_net, probs)
+    titles = [short_name(transfer_net, int(y)) if y >= 0 else name for y, name in zip(images.labels, images.names)]
+    val_probs = probabilities(transfer_net.module, norm(imagenet_val))
+    rows = _val_rows(transfer_net, val_probs, imagenet_val.labels)
+    return {
+        "network": transfer_net.describe(), "source": images.source,
+        "images": [{"name": t, "labelled": bool(y >= 0), "top5": top} for t, y, top in zip(titles, images.labels, tops)],
+        "figure": top5_figure(images.images, titles, tops, images.labels),
+        "images_top1": topk_accuracy(probs, images.labels, 1), "images_top5": topk_accuracy(probs, images.labels, TOP),
+        "val_source": imagenet_val.source, "val_images": len(rows),
+        "top1": topk_accuracy(val_probs, imagenet_val.labels, 1), "top5": topk_accuracy(val_probs, imagenet_val.labels, TOP),
+        "val_rows": rows, "val_errors": sum(not r["correct"] for r in rows),
+        "errors_figure": _errors_figure(imagenet_val.images, rows),
+    }
+
+
+VARIANTS = (
+    ("normalized", "normalized with the training mean and std"),
+    ("unit", "pixels in [0, 1], not normalized"),
+    ("raw", "pixels in [0, 255], not normalized"),
+)
+
+
+def variant_input(net: Network, unit: Tensor, variant: str) -> Tensor:
+    """The network's input for `variant` from pixels in [0, 1]."""
+    if variant == "normalized":
+        return normalize(unit, net.mean, net.std)
+    return unit * 255.0 if variant == "raw" else unit
+
+
+@experiment
+def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: ImageSet, device: torch.device) -> dict:
+    """Predictions with and without the input normalization the network was trained with."""
+    size = transfer_net.input_size
+    val_unit, own_unit = pixels(imagenet_val.images, size, device), pixels(images.images, size, device)
+    results, reference = [], None
+    for key, text in VARIANTS:
+        x = variant_input(transfer_net, val_unit, key)
+        probs = probabilities(transfer_net.module, x)
+        top1 = probs.argmax(-1)
+        reference = top1 if reference is None else reference
+        own = probabilities(transfer_net.module, variant_input(transfer_net, own_unit, key))
+        results.append({
+            "variant": key, "text": text, "min": float(x.min()), "max": float(x.max()),
+            "top1": topk_accuracy(probs, imagenet_val.labels, 1), "top5": topk_accuracy(probs, imagenet_val.labels, TOP),
+            "confidence": float(probs.max(-1).values.mean()), "agreement": float((top1 == reference).float().mean()),
+            "images": [{"class": t[0]["class"], "probability": t[0]["probability"]} for t in top_classes(transfer_net, own, 1)],
+        })
+    by = {r["variant"]: r for r in results}
+    return {
+        "network": transfer_net.describe(), "variants": results, "names": list(images.names),
+        "normalized_top1": by["normalized"]["top1"], "unnormalized_top1": by["unit"]["top1"],
+        "raw_top1": by["raw"]["top1"], "agreement_unnormalized": by["unit"]["agreement"],
+        "agreement_raw": by["raw"]["agreement"], "val_images": len(imagenet_val.labels),
+    }
+
+
+def dropout_layers(module: nn.Module) -> int:
+    """Layers that drop activations at random in train mode (Dropout, DropPath, a model-level drop rate)."""
+    found = sum(1 for m in module.modules() if "drop" in type(m).__name__.lower()
+                and float(getattr(m, "p", 0) or getattr(m, "drop_prob", 0) or 0) > 0)
+    return found + int(float(getattr(module, "drop_rate", 0) or 0) > 0)
+
+
+def batchnorm_layers(module: nn.Module) -> int:
+    return sum(1 for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
+
+
+def train_copy(module: nn.Module, batchnorm_eval: bool) -> nn.Module:
+    """A copy of `module` in train mode (the original keeps its running statistics); optionally with its
+    batch-norm layers left in eval mode, so that only dropout acts."""
+    model = copy.deepcopy(module).train()
+    if batchnorm_eval:
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+    return model
+
+
+def _passes(model: nn.Module, x: Tensor, passes: int, seed: int) -> Tensor:
+    """(passes, N, K) probabilities, the whole batch at once each time (batch statistics see every image)."""
+    devices = [x.device.index or 0] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        return torch.stack([probabilities(model, x, chunk=len(x)) for _ in range(passes)])
+
+
+def pass_statistics(runs: Tensor, reference: Tensor, labels: np.ndarray) -> dict:
+    """How much repeated passes (P, N, K) move away from the eval-mode probabilities (N, K)."""
+    top1, ref_top1 = runs.argmax(-1), reference.argmax(-1)
+    picked = runs[:, torch.arange(runs.shape[1]), ref_top1]  # (P, N): probability of the eval-mode class
+    accuracy = [topk_accuracy(r, labels, 1) for r in runs]
+    return {
+        "changed": float((top1 != ref_top1).any(0).float().mean()),
+        "unstable": float((top1 != top1[0]).any(0).float().mean()),
+        "probability_std": float(picked.std(0).mean()) if len(runs) > 1 else 0.0,
+        "probability_shift": float((picked - reference.max(-1).values).abs().mean()),
+        "max_difference": float((runs - runs[0]).abs().max()),
+        "accuracy": accuracy, "accuracy_min": min(accuracy) if None not in accuracy else None,
+        "accuracy_max": max(accuracy) if None not in accuracy else None, "picked": picked.numpy(),
+    }
+
+
+def _passes_figure(modes: dict, reference: Tensor, titles: dict) -> Figure:
+    fig = Figure(figsize=(WIDTH, 1.9 * len(modes) + 0.3))
+    axes = fig.subplots(len(modes), 1, squeeze=False)[:, 0]
+    ref = reference.max(-1).values.numpy()
+    for ax, (key, stats) in zip(axes, modes.items()):
+        picked, xs = stats["picked"], np.arange(len(ref))
+        for run in picked:
+            ax.scatter(xs, run, s=10, color="tab:orange", alpha=0.7)
+        ax.scatter(xs, ref, marker="_", s=120, color="black", label="eval mode")
+        ax.scatter([], [], s=10, color="tab:orange", label=f"{titles[key]}, {len(picked)} passes")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_ylabel("probability of the\neval-mode class", fontsize=FONT)
+        ax.tick_params(labelsize=FONT)
+        ax.set_xticks(xs)
+        ax.legend(fontsize=FONT, loc="lower right", framealpha=0.8)
+    axes[-1].set_xlabel("validation image", fontsize=FONT)
+    fig.tight_layout()
+    return fig
+
+
+@experiment
+def eval_mode_effect(transfer_net: Network, imagenet_val: ImageSet, device: torch.device, passes: int = 5,
+                     max_images: int = 12, seed: int = 0) -> dict:
+    """Repeated predictions in train mode against eval mode: what dropout (and batch statistics) do."""
+    module, labels = transfer_net.module, imagenet_val.labels[:max_images]
+    x = normalize(pixels(imagenet_val.images[:max_images], transfer_net.input_size, device), transfer_net.mean,
+                  transfer_net.std)
+    reference = probabilities(module, x, chunk=len(x))
+    repeat = probabilities(module, x, chunk=len(x))
+    batchnorm = batchnorm_layers(module)
+    modes = {"train": _passes(train_copy(module, False), x, passes, seed)}
+    if batchnorm:
+        modes["dropout_only"] = _passes(train_copy(module, True), x, passes, seed)
+    stats = {key: pass_statistics(runs, reference, labels) for key, runs in modes.items()}
+    titles = {"train": "train mode", "dropout_only": "train mode, batch norm in eval mode"}
+    figure = _passes_figure(stats, reference, titles)
+    for s in stats.values():
+        s.pop("picked")
+    return {
+        "network": transfer_net.describe(), "images": len(x), "passes": passes,
+        "dropout_layers": dropout_layers(module), "batchnorm_layers": batchnorm,
+        "eval_max_difference": float((reference - repeat).abs().max()),
+        "eval_accuracy": topk_accuracy(reference, labels, 1), "modes": stats, "figure": figure,
+        "train_changed": stats["train"]["changed"],
+    }
+
+
+def _filter_image(weight: Tensor) -> np.ndarray:
+    """A (3, k, k) filter as an RGB picture, its own range stretched to [0, 1]."""
+    w = weight.permute(1, 2, 0)
+    return ((w - w.min()) / (w.max() - w.min()).clamp_min(1e-12)).numpy()
+
+
+def _map_image(activation: Tensor) -> np.ndarray:
+    a = activation
+    return ((a - a.min()) / (a.max() - a.min()).clamp_min(1e-12)).numpy()
+
+
+def first_conv_output(module: nn.Module, name: str, x: Tensor) -> Tensor:
+    """The output of submodule `name` for the batch `x` (N, C, H, W), via a forward hook."""
+    found: list[Tensor] = []
+    handle = module.get_submodule(name).register_forward_hook(lambda _m, _i, out: found.append(out.detach().clone()))
+    try:
+        with torch.inference_mode():
+            module(x)
+    finally:
+        handle.remove()
+    return found[0].float().cpu()
+
+
+@experiment
+def conv1_maps(transfer_net: Network, images: ImageSet, device: torch.device, count: int = 2,
+               colour_threshold: float = 0.5) -> dict:
+    """The first convolution's filters and its activation maps (its output, before the activation) for images."""
+    module = transfer_net.module
+    name = first_rgb_conv(module)
+    conv = module.get_submodule(name)
+    weight = conv.weight.detach().float().cpu()
+    chroma = (weight - weight.mean(1, keepdim=True)).flatten(1).norm(dim=1) / weight.flatten(1).norm(dim=1).clamp_min(1e-12)
+    x = normalize(pixels(images.images[:count], transfer_net.input_size, device), transfer_net.mean, transfer_net.std)
+    maps = first_conv_output(module, name, x)
+    columns = 16 if len(weight) > 32 else 8
+    filters = image_grid([Panel(_filter_image(w), str(i)) for i, w in enumerate(weight)], columns)
+    figures, strongest = [], []
+    for image, fmaps, title in zip(images.images[:count], maps, images.names):
+        panels = [Panel(image.astype(np.float32) / 255.0, clip(title, 14))]
+        panels += [Panel(_map_image(m), str(i), "gray") for i, m in enumerate(fmaps)]
+        figures.append(image_grid(panels, 10))
+        strongest.append([int(i) for i in fmaps.clamp_min(0).mean((1, 2)).argsort(descending=True)[:3]])
+    return {
+        "network": transfer_net.describe(), "conv": name, "filters": int(weight.shape[0]),
+        "kernel": list(weight.shape[2:]), "stride": list(conv.stride), "in_channels": int(weight.shape[1]),
+        "map_size": list(maps.shape[2:]), "input_size": transfer_net.input_size, "images": len(figures),
+        "names": list(images.names[:count]), "colour_filters": int((chroma >= colour_threshold).sum()),
+        "colour_threshold": colour_threshold, "chroma": chroma.numpy(),
+        "dead_maps": int((maps.amax(dim=(0, 2, 3)) <= 0).sum()), "strongest": strongest,
+        "filters_figure": filters, "maps_figures": figures,
+    }

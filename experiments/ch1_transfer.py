@@ -1,0 +1,222 @@
+"""1.2.1 Q5–Q7: features of 15 Scene extracted once, the data audit, per-class results, random weights, scratch.
+
+`scene_features` runs the transfer network once over every train and test image and keeps every layer the
+chapter needs (pooled), so that the SVM, C and PCA sweeps never re-extract. Experiments that need another
+forward pass (random weights, training) take `per_class_on_cpu`: on a CPU they use at most that many images
+per class and split (0: all) and compare with the pretrained features of the very same images.
+"""
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from experiments.assets.networks import Network
+from experiments.assets.scene15 import Scene15, audit
+from experiments.ch1_common import (
+    extract_one, feature_layers, for_inference, gray_images, image_paths, label_of, loader_workers, penultimate,
+    rgb_preprocess, subset, subset_info, svm, with_new_head,
+)
+from experiments.methods.classify import most_confused
+from experiments.methods.features import ImageFiles, extract
+from experiments.methods.training import TrainConfig, train_from_scratch
+from reportgen import experiment
+
+INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor scenes of 15 Scene
+
+
+# -- experiments --------------------------------------------------------------------------------------------------
+
+@experiment
+def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device, batch_size: int = 64,
+                   workers: int = -1, amp: bool = True, channels_last: bool = True, fold: bool = True) -> dict:
+    """Every layer's pooled features of every 15 Scene image, from one pass of the transfer network."""
+    layers = feature_layers(transfer_net)
+    paths = list(scene15.train.paths) + list(scene15.test.paths)
+    dataset = ImageFiles(paths, rgb_preprocess(transfer_net))
+    start = time.perf_counter()
+    module = for_inference(transfer_net.module, transfer_net.input_size, device) if fold else transfer_net.module
+    features = extract(module, layers, dataset, device, batch_size, loader_workers(workers), pool=True,
+                       amp=amp, channels_last=channels_last)
+    seconds = time.perf_counter() - start
+    n_train = len(scene15.train.paths)
+    return {
+        "network": transfer_net.describe(), "classes": list(scene15.classes),
+        "layers": [{"label": label, "module": name, "dim": int(features[label].shape[1])} for label, name in layers.items()],
+        "penultimate": label_of(layers, transfer_net.penultimate),
+        "train": {label: f[:n_train] for label, f in features.items()},
+        "test": {label: f[n_train:] for label, f in features.items()},
+        "train_labels": scene15.train.labels, "test_labels": scene15.test.labels,
+        "images": len(paths), "seconds": seconds, "images_per_second": len(paths) / seconds,
+        "amp": bool(amp and device.type == "cuda"), "device": str(device),
+        "batchnorm_folded": module is not transfer_net.module,
+    }
+
+
+def _relative(path, root) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _duplicate_rows(groups: tuple, where: str, root) -> list[dict]:
+    return [{"where": where, "files": [_relative(p, root) for p in group.train + group.test],
+             "classes": list(group.classes)} for group in groups]
+
+
+@experiment
+def data_audit(scene15: Scene15, examples: int = 8) -> dict:
+    """The 15 Scene data as loaded: images per class and split, sizes, modes, exact duplicates, skipped files."""
+    a, root = audit(scene15), scene15.root
+    groups = a.duplicates_within_train + a.duplicates_within_test + a.duplicates_across
+    return {
+        "layout": a.layout, "root": str(root), "classes": len(a.classes),
+        "counts": [{"class": name, "train": train, "test": test} for name, train, test in a.counts],
+        "train_total": a.train_total, "test_total": a.test_total, "total": a.train_total + a.test_total,
+        "sizes": [{"width": w, "height": h, "images": n} for w, h, n in a.sizes[:examples]],
+        "distinct_sizes": len(a.sizes), "modes": [{"mode": mode, "images": n} for mode, n in a.modes],
+        "duplicates_within_train": len(a.duplicates_within_train),
+        "duplicates_within_test": len(a.duplicates_within_test), "duplicates_across": len(a.duplicates_across),
+        "label_conflicts": len({g.sha256 for g in groups if len(g.classes) > 1}),
+        "duplicate_examples": (_duplicate_rows(a.duplicates_across, "train and test", root)
+                               + _duplicate_rows(a.duplicates_within_train, "train", root)
+                               + _duplicate_rows(a.duplicates_within_test, "test", root))[:examples],
+        "skipped": [{"path": _relative(s.path, root), "reason": s.reason} for s in a.skipped[:examples]],
+        "skipped_total": len(a.skipped),
+    }
+
+
+def confusion_figure(confusion: np.ndarray, classes: list[str]) -> Figure:
+    """Row-normalized confusion matrix with the counts written in the cells."""
+    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig = Figure(figsize=(7, 6.2))
+    ax = fig.subplots()
+    image = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), count in np.ndenumerate(confusion):
+        if count:
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7 if count < 100 else 6,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ticks = range(len(classes))
+    ax.set_xticks(ticks, classes, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(ticks, classes, fontsize=8)
+    ax.set_xlabel("predicted class", fontsize=9)
+    ax.set_ylabel("true class", fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02).ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _group_accuracy(confusion: np.ndarray, classes: list[str], members: set[str]) -> float | None:
+    rows = [i for i, name in enumerate(classes) if name in members]
+    if not rows:
+        return None
+    return float(sum(confusion[i, i] for i in rows) / max(confusion[rows].sum(), 1))
+
+
+@experiment
+def per_class(scene_features: dict, C: float = 1.0, seed: int = 0, pairs: int = 6) -> dict:
+    """The practical's baseline (LinearSVC on L2-normalized penultimate features): per class and confusions."""
+    classes = list(scene_features["classes"])
+    result = svm(*penultimate(scene_features), C=C, seed=seed)
+    counts = result.confusion.sum(axis=1)
+    rows = [{"class": name, "accuracy": float(acc), "test_images": int(n)}
+            for name, acc, n in zip(classes, result.per_class, counts)]
+    worst, best = int(np.nanargmin(result.per_class)), int(np.nanargmax(result.per_class))
+    indoor = set(INDOOR) & set(classes)
+    within_indoor = sum(int(result.confusion[i, j]) for i, a in enumerate(classes) for j, b in enumerate(classes)
+                        if i != j and a in indoor and b in indoor)
+    errors = int(counts.sum() - np.trace(result.confusion))
+    return {
+        "network": scene_features["network"], "layer": scene_features["penultimate"], "C": C,
+        "accuracy": result.accuracy, "errors": errors, "test_images": int(counts.sum()),
+        "worst_class": classes[worst], "worst_accuracy": float(result.per_class[worst]),
+        "best_class": classes[best], "best_accuracy": float(result.per_class[best]),
+        "classes": rows, "pairs": [p._asdict() for p in most_confused(result.confusion, classes, pairs)],
+        "indoor": sorted(indoor), "indoor_accuracy": _group_accuracy(result.confusion, classes, indoor),
+        "outdoor_accuracy": _group_accuracy(result.confusion, classes, set(classes) - indoor),
+        "errors_within_indoor": within_indoor, "confusion": result.confusion,
+        "figure": confusion_figure(result.confusion, classes), "fit_seconds": result.fit_seconds,
+    }
+
+
+@experiment
+def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
+                         batch_size: int = 64, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
+                         C: float = 1.0, seed: int = 0) -> dict:
+    """The same pipeline on the same images with the architecture's random (untrained) weights."""
+    part = subset(scene15, device, per_class_on_cpu, seed)
+    train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
+    start = time.perf_counter()
+    extract_args = (transfer_random_net.penultimate, rgb_preprocess(transfer_random_net), device, batch_size,
+                    workers, amp)
+    train_x = extract_one(transfer_random_net.module, train_paths, *extract_args)
+    test_x = extract_one(transfer_random_net.module, test_paths, *extract_args)
+    seconds = time.perf_counter() - start
+    random = svm(train_x, train_y, test_x, test_y, C=C, seed=seed)
+    pretrained = svm(*penultimate(scene_features, part), C=C, seed=seed)
+    majority = np.bincount(test_y).max() / len(test_y)
+    return {
+        "network": scene_features["network"], "random_network": transfer_random_net.describe(),
+        "pretrained": pretrained.accuracy, "random": random.accuracy,
+        "difference": pretrained.accuracy - random.accuracy, "chance": 1 / len(scene15.classes),
+        "majority": float(majority), "subset": subset_info(part), "seconds": seconds,
+        "random_zero_features": float(np.mean(np.linalg.norm(test_x, axis=1) == 0)),
+    }
+
+
+def _history_figure(history: list) -> Figure | None:
+    if len(history) < 2:
+        return None
+    epochs = np.arange(1, len(history) + 1)
+    fig = Figure(figsize=(7, 2.6))
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    loss_ax.plot(epochs, [h[0] for h in history], marker="o", ms=3)
+    acc_ax.plot(epochs, [h[1] for h in history], marker="o", ms=3)
+    for ax, label in ((loss_ax, "training loss"), (acc_ax, "training accuracy (running)")):
+        ax.set_xlabel("epoch", fontsize=9)
+        ax.set_ylabel(label, fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@experiment
+def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
+                 epochs: int = 30, max_seconds: float = 30.0, lr: float = 3e-4, batch_size: int = 32,
+                 per_class_on_cpu: int = 5, amp: bool = True, workers: int = -1, C: float = 1.0,
+                 seed: int = 0) -> dict:
+    """A bounded run training the same architecture from random weights on 15 Scene, against the features."""
+    classes = len(scene15.classes)
+    part = subset(scene15, device, per_class_on_cpu, seed)
+    train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
+    train_ds = gray_images(train_paths, train_y, transfer_random_net, workers)
+    test_ds = gray_images(test_paths, test_y, transfer_random_net, workers)
+    config = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, max_seconds=max_seconds, seed=seed, amp=amp)
+
+    def factory(num_classes: int) -> nn.Module:
+        return with_new_head(copy.deepcopy(transfer_random_net.module), transfer_random_net.classifier, num_classes)
+
+    run = train_from_scratch(factory, classes, train_ds, test_ds, config, device)
+    parameters = _parameters(factory(classes))
+    full_train = len(scene15.train.paths)
+    return {
+        "network": transfer_random_net.describe(), "parameters": parameters,
+        "parameters_imagenet": _parameters(transfer_random_net.module), "train_images": full_train,
+        "parameters_per_image": parameters / full_train, "accuracy": run.test_accuracy,
+        "train_accuracy": run.train_accuracy, "epochs_run": run.epochs_run, "epochs": epochs,
+        "seconds": run.seconds, "max_seconds": max_seconds, "stopped_by_time": run.stopped_by_time,
+        "history": [list(h) for h in run.history], "figure": _history_figure(list(run.history)),
+        "baseline_accuracy": svm(*penultimate(scene_features, part), C=C, seed=seed).accuracy,
+        "baseline_full_accuracy": svm(*penultimate(scene_features), C=C, seed=seed).accuracy,
+        "chance": 1 / classes, "subset": subset_info(part), "lr": lr, "batch_size": batch_size,
+    }

@@ -1,0 +1,150 @@
+"""1.2.2 experiments on a tiny network and a synthetic 15 Scene: layers, grayscale, network as classifier, C, PCA."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from experiments.ch1_common import fold_batchnorm, for_inference, module_chain, split_point
+from experiments.ch1_layers import grayscale, layer_sweep, network_classifier, other_network, pca, svm_c
+from experiments.ch1_transfer import scene_features
+from experiments.methods.classify import svm_evaluate
+from reportgen import UserError
+from tests.experiments.test_ch1_transfer import CPU, load_scene, tiny_network, write_scene
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scene")
+    return load_scene(write_scene(tmp / "data", train=6, test=3), tmp / "memo")
+
+
+@pytest.fixture(scope="module")
+def net():
+    return tiny_network(0)
+
+
+@pytest.fixture(scope="module")
+def features(net, scene) -> dict:
+    return scene_features(net, scene, CPU, batch_size=16, workers=0)
+
+
+class Residual(nn.Module):
+    """Not a pipeline of its modules: the skip connection reuses the stem's output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.body = nn.Conv2d(8, 8, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Linear(8, 8)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.stem(x)
+        return self.head(self.act(self.fc1(self.pool(y + self.body(y)).flatten(1))))
+
+
+def residual_network(seed: int = 0):
+    net = tiny_network(seed, Residual(), name="residual")
+    return net.__class__(**{**net.__dict__, "layers": (("stem", "stem"), ("fc1", "act")), "penultimate": "act",
+                            "classifier": "head"})
+
+
+def test_layer_sweep_scores_every_layer(features) -> None:
+    result = layer_sweep(features, jobs=1)
+    assert [r["label"] for r in result["rows"]] == ["block1", "block2", "relu6", "logits"]
+    assert [r["dim"] for r in result["rows"]] == [8, 16, 32, 10]
+    relu6 = svm_evaluate(features["train"]["relu6"], features["train_labels"], features["test"]["relu6"],
+                         features["test_labels"]).accuracy
+    assert result["penultimate_accuracy"] == relu6
+    assert result["best_accuracy"] == max(r["accuracy"] for r in result["rows"])
+    assert all(0 <= r["accuracy"] <= 1 for r in result["rows"]) and hasattr(result["figure"], "savefig")
+
+
+def test_svm_c_never_looks_at_the_test_set(features) -> None:
+    cs = (0.01, 1.0, 100.0)
+    first = svm_c(features, cs=cs, folds=3, jobs=1)
+    rng = np.random.default_rng(0)
+    scrambled = {**features, "test": {k: rng.normal(size=v.shape).astype(np.float32) for k, v in features["test"].items()},
+                 "test_labels": rng.permutation(features["test_labels"])}
+    second = svm_c(scrambled, cs=cs, folds=3, jobs=1)
+    assert first["best_c"] == second["best_c"] and first["cv_accuracy"] == second["cv_accuracy"]
+    assert first["best_c"] in cs and first["cv_best"] == max(first["cv_accuracy"])
+    assert first["test_accuracy"] == first["test_curve"][list(cs).index(first["best_c"])]
+    assert first["baseline_accuracy"] == first["test_curve"][1] and first["train_images"] == 90
+
+
+def test_pca_skips_impossible_dimensions_and_reports_the_full_baseline(features) -> None:
+    result = pca(features, dims=(2, 4, 8, 64, 500))
+    assert [p["dim"] for p in result["points"]] == [2, 4, 8]  # relu6 has 32 dimensions: 64 and 500 are skipped
+    assert result["full"]["dim"] == 32 and 0 <= result["full"]["accuracy"] <= 1
+    assert all(p["total_seconds"] >= p["fit_seconds"] > 0 for p in result["points"])
+    assert result["best_accuracy"] == max(p["accuracy"] for p in result["points"])
+    close = result["smallest_close"]
+    assert close is None or close["accuracy"] >= result["full"]["accuracy"] - result["tolerance"]
+
+
+def test_grayscale_exact_fold_matches_replication(net, scene, features) -> None:
+    result = grayscale(net, scene, features, CPU, batch_size=16, workers=0, per_class_on_cpu=0)
+    assert result["max_difference"] < 1e-5 * max(result["output_scale"], 1.0)
+    assert result["conv"] == "features.0" and result["check_images"] == 8
+    assert result["exact_accuracy"] == pytest.approx(result["replication_accuracy"], abs=1 / 45)
+    assert result["same_predictions"] >= 0.95
+    assert 0 <= result["averaged_accuracy"] <= 1 and not result["uniform_normalization"]
+
+
+def test_batchnorm_fold_is_exact_and_keeps_the_network(net) -> None:
+    before = {k: v.clone() for k, v in net.module.state_dict().items()}
+    folded = fold_batchnorm(net.module)
+    assert folded is not net.module and isinstance(folded.features[1], nn.Identity)
+    x = torch.randn(4, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(folded(x), net.module(x), rtol=1e-5, atol=1e-5)
+    assert all(torch.equal(net.module.state_dict()[k], v) for k, v in before.items())
+    assert for_inference(net.module, 32, CPU) is not net.module
+    plain = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    assert fold_batchnorm(plain) is plain
+
+
+def test_split_point_of_a_pipeline_and_of_a_residual_network(net) -> None:
+    names = [n for n, _ in module_chain(net.module)]
+    assert names[:2] == ["features.0", "features.1"] and names[-4:] == [f"classifier.{i}" for i in range(4)]
+    chain, start, shape = split_point(net, 2, CPU)
+    assert chain[start][0] == "features.4" and shape == (8, 16, 16)  # conv2 and fc6 train, the head is new
+    chain, start, shape = split_point(net, 1, CPU)
+    assert chain[start][0] == "classifier.0" and shape == (16, 2, 2)
+    assert split_point(residual_network(), 1, CPU) is None
+
+
+def test_network_classifier_reports_the_three_ways(net, scene, features) -> None:
+    result = network_classifier(net, scene, features, CPU, head_epochs=5, finetune_epochs=2, finetune_seconds=5,
+                                batch_size=16, workers=0, per_class_on_cpu=0, finetune_layers=1)
+    assert result["finetune_cached_trunk"] and result["finetune_trained"] == ["classifier.0", "classifier.1",
+                                                                               "classifier.2", "classifier.3"]
+    for key in ("svm_accuracy", "head_accuracy", "finetune_accuracy", "svm_subset_accuracy"):
+        assert 0 <= result[key] <= 1
+    assert result["svm_accuracy"] == result["svm_subset_accuracy"]  # no subset with per_class_on_cpu=0
+    assert result["head_epochs"] == 5 and 1 <= result["finetune_epochs"] <= 2
+
+
+def test_network_classifier_falls_back_to_end_to_end_fine_tuning(scene) -> None:
+    residual = residual_network()
+    feats = scene_features(residual, scene, CPU, batch_size=16, workers=0)
+    result = network_classifier(residual, scene, feats, CPU, head_epochs=2, finetune_epochs=1, finetune_seconds=5,
+                                batch_size=16, workers=0, per_class_on_cpu=1, finetune_layers=1)
+    assert not result["finetune_cached_trunk"] and result["finetune_trained"] == ["fc1"]
+    assert result["subset"]["train_images"] == 15 and 0 <= result["finetune_accuracy"] <= 1
+
+
+def test_other_network_picks_a_different_role_or_says_why_not(net, scene, features) -> None:
+    with pytest.raises(UserError, match="no other network is configured"):
+        other_network(net, net, net, scene, features, CPU)
+    other = tiny_network(seed=5, name="tiny-other")
+    result = other_network(net, net, other, scene, features, CPU, batch_size=16, workers=0, per_class_on_cpu=2)
+    assert result["role"] == "visualize" and result["subset"]["train_images"] == 30
+    assert 0 <= result["accuracy"] <= 1 and result["dim"] == result["transfer_dim"] == 32
+    assert other_network(net, other, net, scene, features, CPU, workers=0, per_class_on_cpu=2)["role"] == "compare"
+
