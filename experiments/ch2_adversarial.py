@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import torch
@@ -11,8 +12,8 @@ from PIL import Image
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
 from experiments.ch2_common import (
-    FONT, WIDTH, Batch, Panel, Prediction, clip, image_grid, magnified, pixels_to_batch, predict, prepare, resize_normalize,
-    class_index, same_network, visible_gain, short_name, to_pixels, to_uint8,
+    FONT, WIDTH, Batch, Panel, Prediction, class_index, clip, image_grid, magnified, pixels_to_batch, predict, prepare,
+    resize_normalize, same_network, short_name, to_pixels, to_uint8, visible_gain,
 )
 from experiments.methods.attacks import AttackResult, fgsm, naive_targeted, perturbation_sizes, pgd
 from reportgen import experiment
@@ -23,7 +24,7 @@ def _sizes(batch: Batch, adversarial: torch.Tensor, net: Network) -> dict[str, n
     std = torch.tensor(net.std, device=batch.x.device)
     linf, l2 = perturbation_sizes(batch.x, adversarial, std)
     delta = ((adversarial - batch.x) * std.reshape(1, 3, 1, 1)).abs().reshape(len(linf), -1) * 255.0
-    return {"linf": linf, "l2": l2, "p99": torch.quantile(delta.float().cpu(), 0.99, dim=1).numpy()}
+    return {"linf": linf, "l2": l2, "p99": np.quantile(delta.float().cpu().numpy(), 0.99, axis=1)}
 
 
 def _per_image(net: Network, images: ImageSet, before: Prediction, after: Prediction, result: AttackResult,
@@ -31,7 +32,8 @@ def _per_image(net: Network, images: ImageSet, before: Prediction, after: Predic
     steps, success = result.steps.cpu().numpy(), result.success.cpu().numpy()
     return [{"index": i, "true": short_name(net, int(images.labels[i])) if images.labels[i] >= 0 else images.names[i],
              "before": short_name(net, int(before.classes[i])), "before_confidence": float(before.confidence[i]),
-             "target_before": float(before.target_prob[i]), "already": bool(before.classes[i] == target), "after": short_name(net, int(after.classes[i])),
+             "target_before": float(before.target_prob[i]), "already": bool(before.classes[i] == target),
+             "after": short_name(net, int(after.classes[i])),
              "target_after": float(after.target_prob[i]), "steps": int(steps[i]), "success": bool(success[i]),
              "linf": float(sizes["linf"][i]), "l2": float(sizes["l2"][i]), "p99": float(sizes["p99"][i])}
             for i in range(len(steps))]
@@ -98,9 +100,10 @@ def naive_attack(visualize_net: Network, imagenet_val: ImageSet, device: torch.d
     every = [main] + (_per_target(visualize_net, batch, others, step, max_steps) if others else [])
     pixels, adversarial = to_pixels(batch.x, visualize_net), to_pixels(result.adversarial, visualize_net)
     return {
-        "network": visualize_net.describe(), "source": imagenet_val.source, "images": len(rows), "step": step,
-        "step_pixels": step * float(np.mean(visualize_net.std)),
-        "max_steps": max_steps, "target_index": t, **{k: v for k, v in main.items() if k != "index"}, "per_image": rows, "seconds": result.seconds,
+        "network": visualize_net.describe(), "model": visualize_net.name, "source": imagenet_val.source,
+        "images": len(rows), "step": step, "step_pixels": step * float(np.mean(visualize_net.std)),
+        "max_steps": max_steps, "target_index": t, **{k: v for k, v in main.items() if k != "index"},
+        "per_image": rows, "seconds": result.seconds,
         "max_steps_taken": int(result.steps.max()), "max_linf": float(sizes["linf"][ok].max()) if ok.any() else None,
         "median_l2": _median(sizes["l2"][ok]), "median_p99": _median(sizes["p99"][ok]),
         "confidence_before": float(before.confidence.mean()),
@@ -171,11 +174,13 @@ def attack_consequences(visualize_net: Network, compare_net: Network, imagenet_v
     other_clean = _classes(compare_net, clean_pixels, device)
     n = max(1, int(fooled.sum()))
     saved = [_saved(visualize_net, clean_pixels, adversarial, fooled, target, device, "PNG")]
-    saved += [_saved(visualize_net, clean_pixels, adversarial, fooled, target, device, "JPEG", q) for q in jpeg_qualities]
+    saved += [_saved(visualize_net, clean_pixels, adversarial, fooled, target, device, "JPEG", q)
+              for q in jpeg_qualities]
     transfer = float((other == target)[fooled].sum() / n)
     return {
-        "network": visualize_net.describe(), "compare": compare_net.describe(),
-        "same_network": same_network(visualize_net, compare_net), "target": naive_attack["target"],
+        "network": visualize_net.describe(), "model": visualize_net.name, "compare": compare_net.describe(),
+        "compare_model": compare_net.name, "same_network": same_network(visualize_net, compare_net),
+        "target": naive_attack["target"],
         "fooled": int(fooled.sum()), "transfer_rate": transfer,
         "untargeted_transfer_rate": float((other != other_clean)[fooled].sum() / n),
         "png_survival": saved[0]["survival"], "jpeg_survival": saved[1]["survival"] if len(saved) > 1 else None,
@@ -195,21 +200,21 @@ def _run(method: str, net: Network, batch: Batch, labels: torch.Tensor, eps: flo
 
 def _sweep(net: Network, batch: Batch, clean: np.ndarray, target: int, eps_levels: tuple, steps: int,
            seed: int) -> list[dict]:
-    """FGSM and PGD, untargeted (away from the clean prediction) and targeted, at each ε (levels of 255)."""
+    """FGSM and PGD, untargeted (away from the clean prediction) and targeted, at each ε (levels of 255); a
+    targeted attack counts only the images not already predicted as the target."""
     rows = []
-    untargeted = torch.as_tensor(clean, device=batch.x.device)
-    attacked = clean != target
-    for method in ("FGSM", "PGD"):
-        for targeted in (False, True):
-            for eps in eps_levels:
-                labels = torch.full_like(untargeted, target) if targeted else untargeted
-                result = _run(method, net, batch, labels, eps / 255.0, targeted, steps, seed)
-                linf, l2 = perturbation_sizes(batch.x, result.adversarial, torch.tensor(net.std, device=batch.x.device))
-                ok = result.success.cpu().numpy() & (attacked if targeted else True)
-                rows.append({"method": method, "targeted": targeted, "eps": float(eps),
-                             "success_rate": float(ok.sum() / max(1, (attacked if targeted else clean >= 0).sum())),
-                             "median_linf": float(np.median(linf)), "median_l2": float(np.median(l2)),
-                             "seconds": result.seconds, "steps": 1 if method == "FGSM" else steps})
+    away = torch.as_tensor(clean, device=batch.x.device)
+    std = torch.tensor(net.std, device=batch.x.device)
+    for method, targeted, eps in itertools.product(("FGSM", "PGD"), (False, True), eps_levels):
+        labels = torch.full_like(away, target) if targeted else away
+        counted = clean != target if targeted else np.ones(len(clean), dtype=bool)
+        result = _run(method, net, batch, labels, eps / 255.0, targeted, steps, seed)
+        linf, l2 = perturbation_sizes(batch.x, result.adversarial, std)
+        ok = result.success.cpu().numpy() & counted
+        rows.append({"method": method, "targeted": targeted, "eps": float(eps),
+                     "success_rate": float(ok.sum() / max(1, counted.sum())), "median_linf": float(np.median(linf)),
+                     "median_l2": float(np.median(l2)), "seconds": result.seconds,
+                     "steps": 1 if method == "FGSM" else steps})
     return rows
 
 
@@ -250,8 +255,8 @@ def attack_comparison(visualize_net: Network, imagenet_val: ImageSet, naive_atta
     pgd_targeted = [r for r in rows if r["method"] == "PGD" and r["targeted"]]
     best = max(pgd_targeted, key=lambda r: (r["success_rate"], -r["eps"]))
     return {
-        "network": visualize_net.describe(), "target": naive_attack["target"], "eps_levels": list(eps_levels),
-        "pgd_steps": pgd_steps, "seed": seed, "rows": rows, "naive_curve": naive,
+        "network": visualize_net.describe(), "model": visualize_net.name, "target": naive_attack["target"],
+        "eps_levels": list(eps_levels), "pgd_steps": pgd_steps, "seed": seed, "rows": rows, "naive_curve": naive,
         "naive_success": naive_attack["success_rate"], "naive_median_linf": naive_attack["median_linf"],
         "naive_seconds": naive_attack["seconds"], "naive_median_steps": naive_attack["median_steps"],
         "best_pgd_success": best["success_rate"], "best_pgd_eps": best["eps"],

@@ -87,7 +87,8 @@ def class_images(visualize_net: Network, device: torch.device, classes: tuple = 
     panels = [Panel(p, f"{clip(r['name'], 15)}\np = {r['probability']:.2f}")
               for p, r in zip(to_pixels(result.images, visualize_net), rows)]
     return {
-        "network": visualize_net.describe(), "settings": {**asdict(config), "seed": seed, "classes": targets},
+        "network": visualize_net.describe(), "model": visualize_net.name,
+        "settings": {**asdict(config), "seed": seed, "classes": targets},
         "per_class": rows, "mean_probability": float(np.mean([r["probability"] for r in rows])),
         "min_probability": float(min(r["probability"] for r in rows)),
         "mean_start_probability": float(np.mean([r["start"] for r in rows])),
@@ -160,7 +161,8 @@ def class_image_grids(visualize_net: Network, class_images: dict, device: torch.
                     "roughness": float(rough.reshape(snaps.shape[:2])[:, j].mean())}
                    for j, s in enumerate(class_images["snapshot_steps"])]
     return {
-        "network": visualize_net.describe(), "grid_class": short_name(visualize_net, grid_class),
+        "network": visualize_net.describe(), "model": visualize_net.name,
+        "grid_class": short_name(visualize_net, grid_class),
         "settings": settings, "runs": len(pairs), "lr_table": lr_table, "reg_table": reg_table,
         "steps_table": steps_table,
         "steps_figure": _steps_figure(snaps, np.asarray(class_images["snapshot_probability"]),
@@ -202,7 +204,8 @@ def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_image
     for r, i, c in zip(rows, picked, change):
         r.update(image=i, mean_change=float(c))
     return {
-        "network": visualize_net.describe(), "settings": settings, "per_image": rows, "indices": picked,
+        "network": visualize_net.describe(), "model": visualize_net.name, "settings": settings, "per_image": rows,
+        "indices": picked,
         "mean_start_probability": float(np.mean([r["start"] for r in rows])),
         "mean_probability": float(np.mean([r["probability"] for r in rows])),
         "mean_change": float(change.mean()), "history_steps": list(result.history_steps),
@@ -248,7 +251,8 @@ def class_images_compare(visualize_net: Network, compare_net: Network, imagenet_
         rows, images, photo_rows, photo_images = _compare_run(compare_net, imagenet_val, class_images,
                                                               class_from_image, device)
     return {
-        "network": visualize_net.describe(), "compare": compare_net.describe(), "same_network": same,
+        "network": visualize_net.describe(), "model": visualize_net.name, "compare": compare_net.describe(),
+        "compare_model": compare_net.name, "same_network": same,
         "settings": class_images["settings"], "per_class": rows, "per_image": photo_rows,
         "mean_probability": float(np.mean([r["probability"] for r in rows])),
         "visualize_mean_probability": class_images["mean_probability"],

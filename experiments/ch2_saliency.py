@@ -65,9 +65,11 @@ def saliency_maps(visualize_net: Network, imagenet_val: ImageSet, device: torch.
     correct = np.array([r["correct"] for r in rows])
     known = imagenet_val.labels >= 0
     return {
-        "network": visualize_net.describe(), "source": imagenet_val.source, "images": len(rows),
+        "network": visualize_net.describe(), "model": visualize_net.name, "source": imagenet_val.source,
+        "images": len(rows),
         "per_image": rows, "targets": targets.cpu().numpy(), "maps": maps.astype(np.float32),
-        "top_fraction": top_fraction, "informative_share": informative_share, "informative_count": int(informative.sum()),
+        "top_fraction": top_fraction, "informative_share": informative_share,
+        "informative_count": int(informative.sum()),
         "mean_concentration": float(share.mean()), "accuracy": float(correct[known].mean()) if known.any() else None,
         "correct_concentration": float(share[correct].mean()) if correct.any() else None,
         "wrong_concentration": float(share[known & ~correct].mean()) if (known & ~correct).any() else None,
@@ -125,7 +127,7 @@ def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_map
                          torch.Generator(device="cpu").manual_seed(seed + run)).cpu() for run in (1, 2)]
     names = [r["true"] for r in saliency_maps["per_image"][:k]]
     return {
-        "network": visualize_net.describe(), "images": int(batch.x.shape[0]), "seed": seed,
+        "network": visualize_net.describe(), "model": visualize_net.name, "images": int(batch.x.shape[0]), "seed": seed,
         "random_correlation": float(np.nanmean(random_rho)), "random_correlations": random_rho.tolist(),
         "noise_correlation": float(np.nanmean(noise_rho)), "noise_correlations": noise_rho.tolist(),
         "noise_levels": noise_levels, "random_concentration": float(mass_concentration(random_maps).mean()),
@@ -181,7 +183,7 @@ def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: 
     centred = predict(visualize_net, _crops(batch.x, centre, visualize_net)).classes == targets.cpu().numpy()
     names = [r["true"] for r in saliency_maps["per_image"]]
     return {
-        "network": visualize_net.describe(), "quantile": quantile, "smoothing": smoothing,
+        "network": visualize_net.describe(), "model": visualize_net.name, "quantile": quantile, "smoothing": smoothing,
         "largest_component": largest_component,
         "boxes": boxes, "box_fractions": box_fraction.tolist(), "mean_box_fraction": float(box_fraction.mean()),
         "mean_mask_fraction": float(masks.mean()), "full_accuracy": float(full.mean()),
@@ -222,7 +224,8 @@ def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val:
     picks = list(range(min(examples, len(first))))
     names = [r["true"] for r in saliency_maps["per_image"]]
     return {
-        "network": visualize_net.describe(), "compare": compare_net.describe(), "same_network": same,
+        "network": visualize_net.describe(), "model": visualize_net.name, "compare": compare_net.describe(),
+        "compare_model": compare_net.name, "same_network": same,
         "correlations": rho.tolist(), "mean_correlation": float(np.nanmean(rho)),
         "chance_correlation": float(np.nanmean(chance)),
         "compare_concentration": float(mass_concentration(second).mean()),

@@ -49,6 +49,7 @@ def _render_stamp(project, options, settings: config.Settings, outcomes: dict[st
         if path.is_file():
             h.update(path.as_posix().encode() + path.read_bytes())
     h.update(repr(project.load_questions()).encode())  # the questions' text is shown too
+    h.update(repr(_sections(project)).encode())  # and the section titles
     state = {n: [o.key, o.status in ("ran", "cached"), o.reason] for n, o in outcomes.items()}
     h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained], sort_keys=True,
                         default=str).encode())

@@ -106,8 +106,9 @@ class Runner:
         if self.cache.has(name, p.key) and not selection.forced(name):
             self.progress(f"{counter} {name}: cached")
             return Outcome(name, "cached", p.key, meta=store.read_meta(self.cache.entry(name, p.key)))
-        blocker = self._blocker(p)
-        if blocker is None and not selection.selected(name):
+        if selection.selected(name):
+            blocker = self._blocker(p)
+        else:  # checked first, so that no resource is loaded (or downloaded) for it
             blocker = "not selected by --only and not in the cache"
         if blocker:
             self.progress(f"{counter} {name}: skipped ({blocker.split(': ', 1)[0]})")
@@ -145,7 +146,7 @@ class Runner:
 
     def _provenance(self, p: Planned) -> dict[str, Any]:
         """The fingerprints (file, hash, size…) of the resources this experiment read, for the appendix."""
-        return {i: self.planned[i].parts["fingerprint"] for i in p.node.inputs
+        return {i: self.planned[i].parts["fingerprint"] or self.planned[i].parts["params"] for i in p.node.inputs
                 if i in self.planned and not self.planned[i].node.is_experiment}
 
     def _failed(self, p: Planned, exc: Exception, wall: float, counter: str) -> Outcome:

@@ -24,6 +24,8 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WIDTH, HEIGHT = 1400, 1000
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium): "
+                                                         "the browser test needs it")
 
 CHECKS = """
 (async () => {
@@ -155,8 +157,6 @@ def stop(browser: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def browser_run(built_report, tmp_path_factory) -> dict[str, Any]:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium): the browser test needs it")
     folder = tmp_path_factory.mktemp("browser")
     browser = start_chromium(folder / "profile")
     try:

@@ -93,7 +93,8 @@ def _stat(path: Path) -> dict[str, int | None]:
 
 def network_fingerprint(config: NetworkConfig, seed: int = 0) -> dict[str, Any]:
     """Cheap, JSON-able identity for cache keys. Enum weights are named by their sha256 prefix (the cache's
-    location does not matter); a file by path, size and mtime; random init by its seed."""
+    location does not matter); a file by path, size, mtime and sha256 (hashed once, memoised by size and mtime);
+    random init by its seed."""
     plan = plan_network(config.model, config.weights)
     fingerprint: dict[str, Any] = {
         "model": config.model, "weights": config.weights, "input_size": config.input_size,
@@ -104,7 +105,8 @@ def network_fingerprint(config: NetworkConfig, seed: int = 0) -> dict[str, Any]:
         name = hub_file(plan.enum.url).name
         fingerprint.update(weights=f"{type(plan.enum).__name__}.{plan.enum.name}", file=name, sha256=hash_prefix(name))
     elif plan.path is not None:
-        fingerprint.update(file=str(plan.path.resolve()), sha256=None, **_stat(plan.path))
+        digest = sha256_file(plan.path, default_cache_dir() / "memo") if plan.path.is_file() else None
+        fingerprint.update(file=str(plan.path.resolve()), sha256=digest, **_stat(plan.path))
     else:
         fingerprint["seed"] = seed
     return fingerprint

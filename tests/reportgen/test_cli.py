@@ -92,7 +92,7 @@ def test_build_exit_code_is_1_when_an_experiment_fails(tiny, capsys) -> None:
     tiny.edit(tiny.module("images"), "    fig, ax", "    1 / 0\n    fig, ax")
     code, _, err = cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu")
     assert code == 1
-    assert "failed: picture — ZeroDivisionError: division by zero (at images.py:" in err
+    assert "  not computed: picture\n    because: ZeroDivisionError: division by zero (at images.py:" in err
 
 
 def test_list_shows_experiments_resources_inputs_and_captions(tiny, capsys) -> None:
