@@ -233,7 +233,8 @@ def _tail(chain: list, start: int, num_classes: int) -> nn.Module:
 
 def _trunk_dataset(net: Network, layer: str, shape: tuple, paths: list, labels: np.ndarray, device: torch.device,
                    batch_size: int, workers: int, amp: bool) -> TensorDataset:
-    flat = extract(net.module, {"x": layer}, ImageFiles(paths, rgb_preprocess(net)), device, batch_size,
+    module = for_inference(net.module, net.input_size, device)
+    flat = extract(module, {"x": layer}, ImageFiles(paths, rgb_preprocess(net)), device, batch_size,
                    loader_workers(workers), pool=False, amp=amp, channels_last=True)["x"]
     return TensorDataset(torch.from_numpy(flat).reshape(len(flat), *shape), torch.as_tensor(labels, dtype=torch.long))
 
@@ -259,5 +260,5 @@ def fine_tune_tail(net: Network, scene15: Scene15, part: dict, trainable: int, c
         torch.manual_seed(config.seed)
         tail = _tail(chain, index, classes)
     run = fit(tail, train_ds, test_ds, config, device)
-    return {"run": run, "trained": [n for n, _ in chain[index:]], "cached_trunk": True,
-            "seconds": time.perf_counter() - start}
+    trained = [n for n, m in chain[index:-1] if any(True for _ in m.parameters())]
+    return {"run": run, "trained": trained, "cached_trunk": True, "seconds": time.perf_counter() - start}

@@ -27,6 +27,11 @@ def pixels(images: np.ndarray, size: int, device: torch.device) -> Tensor:
     return x
 
 
+def network_input(net: Network, images: np.ndarray, device: torch.device) -> Tensor:
+    """uint8 (N, H, W, 3) → the network's normalized input (N, 3, S, S)."""
+    return normalize(pixels(images, net.input_size, device), net.mean, net.std)
+
+
 def probabilities(module: nn.Module, x: Tensor, chunk: int = 16) -> Tensor:
     """Softmax of the network's scores (N, K), float32 on the CPU, in chunks of `chunk` images."""
     with torch.inference_mode():
@@ -50,7 +55,7 @@ def top_classes(net: Network, probs: Tensor, k: int = TOP) -> list[list[dict]]:
 
 def top5_figure(images: np.ndarray, titles: list[str], tops: list[list[dict]], labels: np.ndarray) -> Figure:
     """Per image: the picture, and a bar chart of its five most probable classes (the true one in green)."""
-    fig = Figure(figsize=(WIDTH, 1.45 * len(images)))
+    fig = Figure(figsize=(WIDTH, 1.3 * len(images) + 0.3))
     axes = fig.subplots(len(images), 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.8]})
     for (image_ax, bar_ax), image, title, top, label in zip(axes, images, titles, tops, labels):
         image_ax.imshow(image)
@@ -62,9 +67,11 @@ def top5_figure(images: np.ndarray, titles: list[str], tops: list[list[dict]], l
         bar_ax.barh(range(len(top)), probs, color=colours)
         bar_ax.set_yticks(range(len(top)), names, fontsize=FONT)
         bar_ax.set_xlim(0, 1)
-        bar_ax.tick_params(axis="x", labelsize=FONT)
+        bar_ax.tick_params(axis="x", labelsize=FONT, labelbottom=bar_ax is axes[-1][1])
         for y, p in enumerate(probs):
-            bar_ax.text(min(p + 0.01, 0.88), y, f"{p:.1%}", va="center", fontsize=FONT)
+            inside = p > 0.85
+            bar_ax.text(p - 0.01 if inside else p + 0.01, y, f"{p:.1%}", va="center", fontsize=FONT,
+                        ha="right" if inside else "left", color="white" if inside else "black")
     axes[-1][1].set_xlabel("probability (softmax)", fontsize=FONT)
     fig.tight_layout()
     return fig
@@ -89,19 +96,20 @@ def _errors_figure(images: np.ndarray, rows: list[dict], limit: int = 10) -> Fig
 @experiment
 def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet, device: torch.device) -> dict:
     """Top-5 classes of our images, and top-1 / top-5 accuracy on the labelled validation images."""
-    norm = lambda s: normalize(pixels(s.images, transfer_net.input_size, device), transfer_net.mean, transfer_net.std)  # noqa: E731
-    probs = probabilities(transfer_net.module, norm(images))
+    probs = probabilities(transfer_net.module, network_input(transfer_net, images.images, device))
     tops = top_classes(transfer_net, probs)
     titles = [short_name(transfer_net, int(y)) if y >= 0 else name for y, name in zip(images.labels, images.names)]
-    val_probs = probabilities(transfer_net.module, norm(imagenet_val))
+    val_probs = probabilities(transfer_net.module, network_input(transfer_net, imagenet_val.images, device))
     rows = _val_rows(transfer_net, val_probs, imagenet_val.labels)
     return {
         "network": transfer_net.describe(), "source": images.source,
-        "images": [{"name": t, "labelled": bool(y >= 0), "top5": top} for t, y, top in zip(titles, images.labels, tops)],
+        "images": [{"name": t, "labelled": bool(y >= 0), "top5": top}
+                   for t, y, top in zip(titles, images.labels, tops)],
         "figure": top5_figure(images.images, titles, tops, images.labels),
         "images_top1": topk_accuracy(probs, images.labels, 1), "images_top5": topk_accuracy(probs, images.labels, TOP),
         "val_source": imagenet_val.source, "val_images": len(rows),
-        "top1": topk_accuracy(val_probs, imagenet_val.labels, 1), "top5": topk_accuracy(val_probs, imagenet_val.labels, TOP),
+        "top1": topk_accuracy(val_probs, imagenet_val.labels, 1),
+        "top5": topk_accuracy(val_probs, imagenet_val.labels, TOP),
         "val_rows": rows, "val_errors": sum(not r["correct"] for r in rows),
         "errors_figure": _errors_figure(imagenet_val.images, rows),
     }
@@ -135,13 +143,16 @@ def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: 
         own = probabilities(transfer_net.module, variant_input(transfer_net, own_unit, key))
         results.append({
             "variant": key, "text": text, "min": float(x.min()), "max": float(x.max()),
-            "top1": topk_accuracy(probs, imagenet_val.labels, 1), "top5": topk_accuracy(probs, imagenet_val.labels, TOP),
+            "top1": topk_accuracy(probs, imagenet_val.labels, 1),
+            "top5": topk_accuracy(probs, imagenet_val.labels, TOP),
             "confidence": float(probs.max(-1).values.mean()), "agreement": float((top1 == reference).float().mean()),
-            "images": [{"class": t[0]["class"], "probability": t[0]["probability"]} for t in top_classes(transfer_net, own, 1)],
+            "images": [{"class": t[0]["class"], "probability": t[0]["probability"]}
+                       for t in top_classes(transfer_net, own, 1)],
         })
     by = {r["variant"]: r for r in results}
     return {
         "network": transfer_net.describe(), "variants": results, "names": list(images.names),
+        "mean": list(transfer_net.mean), "std": list(transfer_net.std),
         "normalized_top1": by["normalized"]["top1"], "unnormalized_top1": by["unit"]["top1"],
         "raw_top1": by["raw"]["top1"], "agreement_unnormalized": by["unit"]["agreement"],
         "agreement_raw": by["raw"]["agreement"], "val_images": len(imagenet_val.labels),
@@ -170,12 +181,22 @@ def train_copy(module: nn.Module, batchnorm_eval: bool) -> nn.Module:
     return model
 
 
-def _passes(model: nn.Module, x: Tensor, passes: int, seed: int) -> Tensor:
-    """(passes, N, K) probabilities, the whole batch at once each time (batch statistics see every image)."""
+def _passes(model: nn.Module, x: Tensor, passes: int, batch: int, seed: int) -> Tensor:
+    """(passes, N, K) probabilities; each pass shuffles the images into batches of `batch` (in train mode batch
+    norm normalizes with the statistics of the batch an image falls in), with torch's RNG seeded (dropout)."""
     devices = [x.device.index or 0] if x.device.type == "cuda" else []
+    generator = torch.Generator().manual_seed(seed)
+    runs = []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        return torch.stack([probabilities(model, x, chunk=len(x)) for _ in range(passes)])
+        for _ in range(passes):
+            parts = torch.randperm(len(x), generator=generator).split(batch)
+            outs = [probabilities(model, x[part.to(x.device)], chunk=len(part)) for part in parts]
+            probs = torch.empty(len(x), outs[0].shape[1])
+            for part, out in zip(parts, outs):
+                probs[part] = out
+            runs.append(probs)
+    return torch.stack(runs)
 
 
 def pass_statistics(runs: Tensor, reference: Tensor, labels: np.ndarray) -> dict:
@@ -216,25 +237,24 @@ def _passes_figure(modes: dict, reference: Tensor, titles: dict) -> Figure:
 
 @experiment
 def eval_mode_effect(transfer_net: Network, imagenet_val: ImageSet, device: torch.device, passes: int = 5,
-                     max_images: int = 12, seed: int = 0) -> dict:
+                     max_images: int = 12, batch: int = 4, seed: int = 0) -> dict:
     """Repeated predictions in train mode against eval mode: what dropout (and batch statistics) do."""
     module, labels = transfer_net.module, imagenet_val.labels[:max_images]
-    x = normalize(pixels(imagenet_val.images[:max_images], transfer_net.input_size, device), transfer_net.mean,
-                  transfer_net.std)
+    x = network_input(transfer_net, imagenet_val.images[:max_images], device)
     reference = probabilities(module, x, chunk=len(x))
     repeat = probabilities(module, x, chunk=len(x))
-    batchnorm = batchnorm_layers(module)
-    modes = {"train": _passes(train_copy(module, False), x, passes, seed)}
-    if batchnorm:
-        modes["dropout_only"] = _passes(train_copy(module, True), x, passes, seed)
+    batchnorm, dropout = batchnorm_layers(module), dropout_layers(module)
+    modes = {"train": _passes(train_copy(module, False), x, passes, batch, seed)}
+    if batchnorm and dropout:
+        modes["dropout_only"] = _passes(train_copy(module, True), x, passes, batch, seed)
     stats = {key: pass_statistics(runs, reference, labels) for key, runs in modes.items()}
     titles = {"train": "train mode", "dropout_only": "train mode, batch norm in eval mode"}
     figure = _passes_figure(stats, reference, titles)
     for s in stats.values():
         s.pop("picked")
     return {
-        "network": transfer_net.describe(), "images": len(x), "passes": passes,
-        "dropout_layers": dropout_layers(module), "batchnorm_layers": batchnorm,
+        "network": transfer_net.describe(), "images": len(x), "passes": passes, "batch": batch,
+        "dropout_layers": dropout, "batchnorm_layers": batchnorm,
         "eval_max_difference": float((reference - repeat).abs().max()),
         "eval_accuracy": topk_accuracy(reference, labels, 1), "modes": stats, "figure": figure,
         "train_changed": stats["train"]["changed"],
@@ -250,6 +270,13 @@ def _filter_image(weight: Tensor) -> np.ndarray:
 def _map_image(activation: Tensor) -> np.ndarray:
     a = activation
     return ((a - a.min()) / (a.max() - a.min()).clamp_min(1e-12)).numpy()
+
+
+def colour_share(weight: Tensor) -> Tensor:
+    """Per filter (C, 3, k, k): the norm of the part that differs between input channels over the filter's norm
+    (0: the same weights on R, G and B, a luminance filter)."""
+    chromatic = (weight - weight.mean(1, keepdim=True)).flatten(1).norm(dim=1)
+    return chromatic / weight.flatten(1).norm(dim=1).clamp_min(1e-12)
 
 
 def first_conv_output(module: nn.Module, name: str, x: Tensor) -> Tensor:
@@ -272,8 +299,8 @@ def conv1_maps(transfer_net: Network, images: ImageSet, device: torch.device, co
     name = first_rgb_conv(module)
     conv = module.get_submodule(name)
     weight = conv.weight.detach().float().cpu()
-    chroma = (weight - weight.mean(1, keepdim=True)).flatten(1).norm(dim=1) / weight.flatten(1).norm(dim=1).clamp_min(1e-12)
-    x = normalize(pixels(images.images[:count], transfer_net.input_size, device), transfer_net.mean, transfer_net.std)
+    chroma = colour_share(weight)
+    x = network_input(transfer_net, images.images[:count], device)
     maps = first_conv_output(module, name, x)
     columns = 16 if len(weight) > 32 else 8
     filters = image_grid([Panel(_filter_image(w), str(i)) for i, w in enumerate(weight)], columns)

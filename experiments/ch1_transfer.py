@@ -46,7 +46,8 @@ def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device
     n_train = len(scene15.train.paths)
     return {
         "network": transfer_net.describe(), "classes": list(scene15.classes),
-        "layers": [{"label": label, "module": name, "dim": int(features[label].shape[1])} for label, name in layers.items()],
+        "layers": [{"label": label, "module": name, "dim": int(features[label].shape[1])}
+                   for label, name in layers.items()],
         "penultimate": label_of(layers, transfer_net.penultimate),
         "train": {label: f[:n_train] for label, f in features.items()},
         "test": {label: f[n_train:] for label, f in features.items()},
@@ -218,5 +219,5 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
         "history": [list(h) for h in run.history], "figure": _history_figure(list(run.history)),
         "baseline_accuracy": svm(*penultimate(scene_features, part), C=C, seed=seed).accuracy,
         "baseline_full_accuracy": svm(*penultimate(scene_features), C=C, seed=seed).accuracy,
-        "chance": 1 / classes, "subset": subset_info(part), "lr": lr, "batch_size": batch_size,
+        "chance": 1 / classes, "classes": classes, "subset": subset_info(part), "lr": lr, "batch_size": batch_size,
     }

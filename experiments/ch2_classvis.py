@@ -177,6 +177,14 @@ def _picked(images: ImageSet, indices: tuple) -> list[int]:
     return list(dict.fromkeys(int(i) % n for i in indices))
 
 
+def _similarity(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Per pair of uint8 images (N, H, W, 3): Pearson correlation of their grey levels (1 = same layout)."""
+    a = first.astype(np.float64).mean(axis=3).reshape(len(first), -1)
+    b = second.astype(np.float64).mean(axis=3).reshape(len(second), -1)
+    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    return (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1)).clip(1e-12)
+
+
 def _from_image_figure(start: np.ndarray, final: np.ndarray, rows: list[dict]) -> Figure:
     """Columns = images; rows = the photo, the result, the change magnified (one gain for the figure)."""
     delta = final.astype(np.float32) / 255 - start.astype(np.float32) / 255
@@ -201,14 +209,16 @@ def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_image
     rows = _outcome(visualize_net, result, targets)
     start, final = to_uint8(x, visualize_net), to_uint8(result.images, visualize_net)
     change = np.abs(final.astype(np.float64) - start.astype(np.float64)).mean(axis=(1, 2, 3))
-    for r, i, c in zip(rows, picked, change):
-        r.update(image=i, mean_change=float(c))
+    kept = _similarity(start, final)
+    for r, i, c, k in zip(rows, picked, change, kept):
+        r.update(image=i, mean_change=float(c), similarity=float(k))
     return {
         "network": visualize_net.describe(), "model": visualize_net.name, "settings": settings, "per_image": rows,
         "indices": picked,
         "mean_start_probability": float(np.mean([r["start"] for r in rows])),
         "mean_probability": float(np.mean([r["probability"] for r in rows])),
-        "mean_change": float(change.mean()), "history_steps": list(result.history_steps),
+        "mean_change": float(change.mean()), "mean_similarity": float(kept.mean()),
+        "history_steps": list(result.history_steps),
         "history": result.target_prob, "images": final,
         "figure": _from_image_figure(start, final, rows),
     }

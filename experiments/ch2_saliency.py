@@ -126,16 +126,18 @@ def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_map
     smooth = [smoothgrad(visualize_net.module, batch.x[:k], targets[:k], smooth_samples, smooth_noise,
                          torch.Generator(device="cpu").manual_seed(seed + run)).cpu() for run in (1, 2)]
     names = [r["true"] for r in saliency_maps["per_image"][:k]]
+    share = saliency_maps["top_fraction"]
     return {
-        "network": visualize_net.describe(), "model": visualize_net.name, "images": int(batch.x.shape[0]), "seed": seed,
+        "network": visualize_net.describe(), "model": visualize_net.name, "images": int(batch.x.shape[0]),
+        "seed": seed,
         "random_correlation": float(np.nanmean(random_rho)), "random_correlations": random_rho.tolist(),
         "noise_correlation": float(np.nanmean(noise_rho)), "noise_correlations": noise_rho.tolist(),
-        "noise_levels": noise_levels, "random_concentration": float(mass_concentration(random_maps).mean()),
+        "noise_levels": noise_levels, "random_concentration": float(mass_concentration(random_maps, share).mean()),
         "examples": k, "smooth_samples": smooth_samples, "smooth_noise": smooth_noise,
         "plain_stability": float(np.nanmean(noise_rho[:k])),
         "smooth_stability": float(np.nanmean(rank_correlation(smooth[0], smooth[1]))),
-        "plain_concentration": float(mass_concentration(maps[:k]).mean()),
-        "smooth_concentration": float(mass_concentration(smooth[0]).mean()),
+        "plain_concentration": float(mass_concentration(maps[:k], share).mean()),
+        "smooth_concentration": float(mass_concentration(smooth[0], share).mean()),
         "correlation_plot": _correlation_plot(random_rho, noise_rho, noise_levels),
         "figure": _limits_figure(to_pixels(batch.x[:k], visualize_net), names, maps[:k].numpy(),
                                  smooth[0].numpy(), random_maps[:k].numpy(), random_rho[:k]),
@@ -201,13 +203,16 @@ def _compare_figure(pixels: np.ndarray, first: np.ndarray, second: np.ndarray, n
 
 
 def _compare_maps(compare_net: Network, imagenet_val: ImageSet, targets: np.ndarray, shape: tuple,
-                  device: torch.device) -> np.ndarray:
-    """The compare network's maps for the same targets, resized to `shape` when its input size differs."""
+                  device: torch.device) -> tuple[np.ndarray, float | None]:
+    """The compare network's maps for the same targets (resized to `shape` when its input size differs), and its
+    accuracy on the labelled images."""
     x = pixels_to_batch(imagenet_val.images, compare_net, device)
     maps = saliency(compare_net.module, x, torch.as_tensor(targets, dtype=torch.long, device=device))
     if maps.shape[-2:] != shape:
         maps = torch.nn.functional.interpolate(maps[:, None], size=shape, mode="bilinear", align_corners=False)[:, 0]
-    return maps.cpu().numpy()
+    known = imagenet_val.labels >= 0
+    correct = predict(compare_net, x).classes == imagenet_val.labels
+    return maps.cpu().numpy(), float(correct[known].mean()) if known.any() else None
 
 
 @experiment
@@ -216,8 +221,8 @@ def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val:
     """The compare network's saliency maps beside the first network's, and how much they agree."""
     first = np.asarray(saliency_maps["maps"])
     same = same_network(visualize_net, compare_net)
-    second = first if same else _compare_maps(compare_net, imagenet_val, saliency_maps["targets"],
-                                              first.shape[-2:], device)
+    second, accuracy = (first, saliency_maps["accuracy"]) if same else _compare_maps(
+        compare_net, imagenet_val, saliency_maps["targets"], first.shape[-2:], device)
     rho = map_agreement(first, second)
     chance = map_agreement(first, np.roll(second, 1, axis=0))  # each map against another image's map
     pixels = to_pixels(prepare(imagenet_val, visualize_net, device).x, visualize_net)
@@ -228,6 +233,7 @@ def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val:
         "compare_model": compare_net.name, "same_network": same,
         "correlations": rho.tolist(), "mean_correlation": float(np.nanmean(rho)),
         "chance_correlation": float(np.nanmean(chance)),
-        "compare_concentration": float(mass_concentration(second).mean()),
+        "compare_concentration": float(mass_concentration(second, saliency_maps["top_fraction"]).mean()),
+        "compare_accuracy": accuracy,
         "figure": _compare_figure(pixels, first, second, names, rho, picks),
     }

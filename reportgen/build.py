@@ -1,6 +1,8 @@
 """A build: run what is stale (or nothing, when no input changed), then write results.json, HTML and PDF."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -41,6 +43,24 @@ def settings_for(project: Project, options: Options) -> config.Settings:
 
 def build(project: Project, options: Options, say=lambda line: print(line, file=sys.stderr, flush=True)) -> int:
     """Build the report; returns the exit code (0 only when every experiment succeeded)."""
+    with _exclusive(project.build, say):
+        return _build(project, options, say)
+
+
+@contextlib.contextmanager
+def _exclusive(folder: Path, say):
+    """One build at a time per build folder: a second one waits for the first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"another build is using {folder}; waiting for it to finish…")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _build(project: Project, options: Options, say) -> int:
     settings = settings_for(project, options)
     previous = _read_manifest(project)
     stamp = _stamp(project, options, settings, previous.get("watch", []))

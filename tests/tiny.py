@@ -46,3 +46,11 @@ def write_imagenet_val(path: Path, n: int = 4, size: int = 32, seed: int = 0) ->
     label_map = np.array({int(i): f"class {i}" for i in range(1000)}, dtype=object)
     np.savez(path, X=images, y=labels, label_map=label_map)
     return path
+
+
+def tiny_net_wide() -> nn.Module:
+    """A second tiny network (wider), for the "compare with another network" answers."""
+    model = tiny_net()
+    model.features[0] = nn.Conv2d(3, 12, 3, padding=1)
+    model.features[3] = nn.Conv2d(12, 16, 3, padding=1)
+    return model

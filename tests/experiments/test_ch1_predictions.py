@@ -79,6 +79,14 @@ def test_eval_mode_is_deterministic_and_train_mode_is_not(net) -> None:
     assert again["modes"]["train"]["accuracy"] == train["accuracy"]  # seeded
 
 
+def test_without_dropout_train_mode_varies_through_batch_statistics() -> None:
+    net = tiny_network(0)
+    net.module.classifier[2].p = 0.0
+    result = eval_mode_effect(net, image_set(8, labels=list(range(8)), seed=7), CPU, passes=4, max_images=8, batch=2)
+    assert result["dropout_layers"] == 0 and list(result["modes"]) == ["train"]
+    assert result["modes"]["train"]["probability_std"] > 0  # each pass groups the images differently
+
+
 def test_conv1_maps_show_every_filter_and_map(net) -> None:
     result = conv1_maps(net, image_set(3, seed=6), CPU, count=2)
     assert (result["conv"], result["filters"], result["kernel"], result["in_channels"]) == ("features.0", 8, [3, 3], 3)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.ch2_classvis import class_from_image, class_image_grids, class_images, class_images_compare
+from experiments.ch2_classvis import (
+    _similarity, class_from_image, class_image_grids, class_images, class_images_compare,
+)
 from tests.experiments.test_ch2_saliency import CPU, assert_key_numbers, real_inputs, stored, tiny_images, tiny_network
 
 QUICK = dict(classes=(0, 2, 4), steps=30, lr=1.0, max_jitter=2, snapshot_steps=(0, 10, 30))
@@ -56,8 +58,16 @@ def test_class_from_image_starts_from_the_photo_and_targets_its_class(generated)
     assert result["indices"] == [1, 3]  # 7 wraps around to 1 among six images
     assert [r["class"] for r in result["per_image"]] == [int(images.labels[1]), int(images.labels[3])]
     for r in result["per_image"]:
-        assert r["probability"] >= r["start"] and r["mean_change"] > 0
+        assert r["probability"] >= r["start"] and r["mean_change"] > 0 and -1 <= r["similarity"] < 1
+    assert result["mean_similarity"] == pytest.approx(np.mean([r["similarity"] for r in result["per_image"]]))
     assert_key_numbers("class_from_image", result)
+
+
+def test_similarity_is_one_for_the_same_layout_and_lower_for_another():
+    images = tiny_images().images
+    brighter = np.clip(images.astype(int) + 20, 0, 255).astype(np.uint8)
+    np.testing.assert_allclose(_similarity(images, brighter), 1.0, atol=0.02)
+    assert (_similarity(images, images[::-1]) < 0.9).all()
 
 
 def test_class_images_compare_reuses_identical_networks_and_runs_another(generated):

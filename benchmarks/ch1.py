@@ -1,0 +1,145 @@
+"""Chapter 1 benchmark: feature extraction against a naive loop, then chapter 1 built cold, in one run.
+
+    .venv/bin/python benchmarks/ch1.py [--config configs/offline.toml] [--device auto|cpu|cuda] [--images N]
+                                       [--tuned] [--no-build] [--set key=value ...]
+
+1. Images per second of `extract` (batched, DataLoader workers, inference mode; on CUDA pinned memory,
+   channels-last and mixed precision), with and without the exact batch-norm fold that `scene_features` applies,
+   against `extract_naive` (one image per forward pass, no workers, fp32), on the same 15 Scene images, with the
+   largest difference between their features.
+2. Chapter 1 built cold (`reportgen build --only <chapter-1 experiments> --no-pdf`, offline) in a temporary copy of
+   the project (your build/ is untouched; the dataset's hash memo in the user cache is reused): wall time, peak
+   memory of the largest process, and the time of each experiment from the copy's results.json.
+`--tuned` runs everything with OMP_WAIT_POLICY=PASSIVE (OpenMP threads sleep instead of spinning when the cores are
+shared) and glibc's malloc keeping freed memory (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_: large activations are
+not unmapped and page-faulted in again at every batch); on a shared 2-core CPU this made extraction about 3 times faster.
+Targets (issue 4): the whole chapter under 10 minutes on a 2-core CPU with the offline network, under 60 s on an
+H100; extraction of the 4,485 images under 5 s on an H100.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TUNED = {"OMP_WAIT_POLICY": "PASSIVE", "MALLOC_MMAP_THRESHOLD_": str(2**32), "MALLOC_TRIM_THRESHOLD_": str(2**32)}
+CHAPTER1 = ("architecture_*", "predictions", "normalization_effect", "eval_mode_effect", "conv1_maps", "scene_features",
+            "data_audit", "per_class", "pretrained_vs_random", "from_scratch", "layer_sweep", "grayscale",
+            "network_classifier", "svm_c", "other_network", "pca")
+
+
+def _device(name: str):
+    import torch
+
+    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
+
+
+def _load(config: Path, device):
+    """The transfer network and 15 Scene as the configuration names them (paths relative to the project root)."""
+    from experiments.assets.networks import load_network
+    from experiments.assets.scene15 import Scene15Config, load_scene15
+    from experiments.resources import network_config
+
+    settings = tomllib.loads(config.read_text(encoding="utf-8"))
+    net = load_network(network_config(**settings.get("networks", {}).get("transfer", {})), device, offline=True)
+    scene = settings.get("data", {}).get("scene15", "")
+    return net, load_scene15(Scene15Config(scene) if scene else Scene15Config())
+
+
+def _timed(run, images: int, device) -> tuple[float, dict]:
+    import torch
+
+    start = time.perf_counter()
+    out = run()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return images / (time.perf_counter() - start), out
+
+
+def extraction(config: Path, device, count: int) -> None:
+    from experiments.ch1_common import feature_layers, for_inference, loader_workers, rgb_preprocess
+    from experiments.methods.features import ImageFiles, extract, extract_naive
+
+    net, scene = _load(config, device)
+    paths = (list(scene.train.paths) + list(scene.test.paths))[:count]
+    dataset = ImageFiles(paths, rgb_preprocess(net))
+    layers = feature_layers(net)
+    folded = for_inference(net.module, net.input_size, device)
+    cuda = device.type == "cuda"
+    workers = loader_workers(-1)
+    fast = lambda module: lambda: extract(module, layers, dataset, device, 64, workers, amp=cuda,  # noqa: E731
+                                          channels_last=True)
+    if cuda:  # warm up cuDNN and the allocator on a few images
+        extract(folded, layers, ImageFiles(paths[:64], rgb_preprocess(net)), device, 64, 0, amp=True)
+    naive_rate, naive = _timed(lambda: extract_naive(net.module, layers, dataset, device), len(paths), device)
+    plain_rate, _ = _timed(fast(net.module), len(paths), device)
+    fold_rate, batched = _timed(fast(folded), len(paths), device)
+    key = max(layers, key=lambda k: naive[k].shape[1])
+    gap = max(float(abs(batched[k] - naive[k]).max() / max(abs(naive[k]).max(), 1e-12)) for k in layers)
+    print(f"network: {net.describe()}")
+    print(f"device: {device}; {len(paths)} images, {len(layers)} layers (widest: {key}, {naive[key].shape[1]}-d)")
+    print(f"extract_naive (1 image/pass, fp32)          {naive_rate:9.1f} images/s")
+    print(f"extract (batched{', AMP' if cuda else ''})                   {plain_rate:9.1f} images/s   "
+          f"x{plain_rate / naive_rate:.1f}")
+    print(f"extract (batched, batch norm folded)        {fold_rate:9.1f} images/s   x{fold_rate / naive_rate:.1f}"
+          f"   (folded: {folded is not net.module})")
+    print(f"largest feature difference, folded vs naive: {gap:.2e} of the layer's largest value")
+    print(f"all {len(scene.train.paths) + len(scene.test.paths):,} images at the folded rate: "
+          f"{(len(scene.train.paths) + len(scene.test.paths)) / fold_rate:.1f} s")
+
+
+def cold_build(config: str, device: str, overrides: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / ROOT.name
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", "local"))
+        if (ROOT.parent / "shared").exists():
+            (Path(tmp) / "shared").symlink_to(ROOT.parent / "shared")
+        cmd = [sys.executable, "-m", "reportgen", "build", "--config", config, "--offline", "--device", device,
+               "--no-pdf", *[f"--only={p}" for p in CHAPTER1], *[f"--set={o}" for o in overrides]]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=copy, capture_output=True, text=True, env=os.environ.copy())
+        wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if done.returncode not in (0, 1):
+            sys.exit(f"benchmark: the build failed:\n{done.stderr[-3000:]}")
+        results = json.loads((copy / "build" / "results.json").read_text(encoding="utf-8"))
+    print(f"chapter 1 cold build   {wall:8.1f} s   (target < 600 s on a 2-core CPU, < 60 s on an H100)")
+    print(f"peak memory            {peak:8.0f} MB  (largest process)")
+    for name, row in results["experiments"].items():
+        if row["status"] in ("ran", "failed") and row.get("wall_s") is not None:
+            extra = f"  {row['status']}: {row['reason']}" if row["status"] == "failed" else ""
+            print(f"  {name:22s} {row['wall_s']:8.1f} s  {row.get('peak_mem_mb') or 0:7.0f} MB{extra}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/offline.toml")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--images", type=int, default=0, help="images for the extraction comparison "
+                                                                "(default: 64 on a CPU, 1,024 on CUDA)")
+    parser.add_argument("--no-build", action="store_true", help="only the extraction comparison")
+    parser.add_argument("--tuned", action="store_true", help="run with the OpenMP and malloc settings above")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args = parser.parse_args()
+    if args.tuned and any(os.environ.get(k) != v for k, v in TUNED.items()):  # they act only from process start
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **TUNED})
+    print("environment: " + (", ".join(f"{k}={os.environ[k]}" for k in TUNED if k in os.environ) or "as given"))
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    device = _device(args.device)
+    extraction(Path(args.config), device, args.images or (1024 if device.type == "cuda" else 64))
+    if not args.no_build:
+        cold_build(args.config, device.type, args.overrides)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The whole report, end to end, on the CPU: tiny networks, tiny synthetic data, the real experiments and templates."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.tiny import tiny_net, write_imagenet_val, write_scene15
+
+ROOT = Path(__file__).resolve().parents[1]
+
+NETWORK = 'input_size = 32\nmean = [0.485, 0.456, 0.406]\nstd = [0.229, 0.224, 0.225]\nweights = "none"\n'
+CONFIG = f"""
+[report]
+title = "Tiny build"
+authors = ["test"]
+
+[networks.transfer]
+model = "py:tests.tiny:tiny_net"
+{NETWORK}
+[networks.visualize]
+model = "py:tests.tiny:tiny_net"
+{NETWORK}
+[networks.compare]
+model = "py:tests.tiny:tiny_net_wide"
+{NETWORK}
+[data]
+scene15 = "data/scene15"
+imagenet_val = "data/val.npz"
+
+[architecture_params]
+input_size = 32
+[architecture_output]
+input_size = 32
+[scene_features]
+workers = 0
+[class_images]
+steps = 20
+snapshot_steps = [0, 10, 20]
+[class_image_grids]
+grid_class = 76
+[naive_attack]
+max_steps = 10
+[attack_comparison]
+pgd_steps = 2
+eps_levels = [2.0, 8.0]
+[saliency_limits]
+smooth_samples = 2
+[eval_mode_effect]
+passes = 2
+[pca]
+dims = [4, 8]
+[svm_c]
+cs = [0.1, 1.0]
+folds = 2
+[network_classifier]
+head_epochs = 3
+finetune_epochs = 1
+finetune_seconds = 2.0
+workers = 0
+[from_scratch]
+epochs = 1
+max_seconds = 2.0
+workers = 0
+[grayscale]
+workers = 0
+[pretrained_vs_random]
+workers = 0
+[other_network]
+workers = 0
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_build(tmp_path_factory) -> Path:
+    project = tmp_path_factory.mktemp("tiny") / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", "local", "*.egg-info"))
+    write_scene15(project / "data" / "scene15", train=4, test=2)
+    write_imagenet_val(project / "data" / "val.npz", n=4)
+    (project / "tiny.toml").write_text(CONFIG, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "reportgen", "build", "--config", "tiny.toml", "--offline",
+                           "--device", "cpu"], cwd=project, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return project / "build"
+
+
+def test_every_question_is_answered(tiny_build: Path) -> None:
+    results = json.loads((tiny_build / "results.json").read_text())
+    assert len(results["questions"]) == 22
+    missing = {q: r["reason"] for q, r in results["questions"].items() if r["status"] != "answered"}
+    assert not missing
+    assert all(e["status"] == "ran" for e in results["experiments"].values())
+
+
+def test_pdf_and_html_show_the_computed_numbers(tiny_build: Path) -> None:
+    total = sum(p.numel() for p in tiny_net().parameters())
+    text = "\n".join(page.extract_text() for page in PdfReader(tiny_build / "report.pdf").pages)
+    assert f"{total:,}" in text
+    assert "Not computed" not in text
+    html = (tiny_build / "report.html").read_text()
+    assert f"{total:,}" in html
+    figures = list((tiny_build / "figures").iterdir())
+    assert len(figures) >= 20 and all(f.stat().st_size > 0 for f in figures)
+
+
+def test_second_build_runs_nothing(tiny_build: Path) -> None:
+    project = tiny_build.parent
+    done = subprocess.run([sys.executable, "-m", "reportgen", "build", "--config", "tiny.toml", "--offline",
+                           "--device", "cpu"], cwd=project, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert "nothing changed" in done.stderr and "running" not in done.stderr
