@@ -22,7 +22,7 @@ from experiments.methods.training import TrainConfig, train_linear_head
 from reportgen import UserError, experiment
 
 
-def _axes(fig: Figure, ax, xlabel: str, ylabel: str) -> None:
+def _axes(ax, xlabel: str, ylabel: str) -> None:
     ax.set_xlabel(xlabel, fontsize=FONT)
     ax.set_ylabel(ylabel, fontsize=FONT)
     ax.tick_params(labelsize=FONT)
@@ -45,11 +45,11 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
     ax.plot(xs, [r["accuracy"] for r in rows], marker="o", ms=4)
     for x, row in zip(xs, rows):
         ax.annotate(f"{row['accuracy']:.1%}", (x, row["accuracy"]), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=FONT - 1 if len(rows) > 10 else FONT)
+                    ha="center", fontsize=FONT)
     labels = [f"{r['label']}\n{r['dim']:,}-d" + (" *" if r["label"] == penultimate_label else "") for r in rows]
     ax.set_xticks(xs, labels, rotation=45 if len(rows) > 8 else 0, ha="right" if len(rows) > 8 else "center")
     ax.set_ylim(0, 1.08)
-    _axes(fig, ax, "layer (feature dimension; * = the practical's layer)", "test accuracy")
+    _axes(ax, "layer (feature dimension; * = the practical's layer)", "test accuracy")
     fig.tight_layout()
     return fig
 
@@ -157,7 +157,7 @@ def _c_figure(cs: list, cv: np.ndarray, test: list, best: float) -> Figure:
     ax.semilogx(cs, test, marker="s", ms=4, ls="--", label="test (shown only, never used)")
     ax.axvline(best, color="grey", ls=":", label=f"chosen C = {best:g}")
     ax.legend(fontsize=FONT)
-    _axes(fig, ax, "C (log scale)", "accuracy")
+    _axes(ax, "C (log scale)", "accuracy")
     fig.tight_layout()
     return fig
 
@@ -230,7 +230,7 @@ def _pca_figure(points: list[dict], full: dict) -> Figure:
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.legend(fontsize=FONT)
-        _axes(fig, ax, "dimensions kept", label)
+        _axes(ax, "dimensions kept", label)
     fig.tight_layout()
     return fig
 

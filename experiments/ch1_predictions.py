@@ -229,7 +229,7 @@ def _passes_figure(modes: dict, reference: Tensor, titles: dict) -> Figure:
         ax.set_ylabel("probability of the\neval-mode class", fontsize=FONT)
         ax.tick_params(labelsize=FONT)
         ax.set_xticks(xs)
-        ax.legend(fontsize=FONT, loc="lower right", framealpha=0.8)
+        ax.legend(fontsize=FONT, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     axes[-1].set_xlabel("validation image", fontsize=FONT)
     fig.tight_layout()
     return fig
