@@ -78,8 +78,9 @@ def extraction(config: Path, device, count: int) -> None:
     workers = loader_workers(-1)
     fast = lambda module: lambda: extract(module, layers, dataset, device, 64, workers, amp=cuda,  # noqa: E731
                                           channels_last=True)
-    if cuda:  # warm up cuDNN and the allocator on a few images
-        extract(folded, layers, ImageFiles(paths[:64], rgb_preprocess(net)), device, 64, 0, amp=True)
+    warm = ImageFiles(paths[:16], rgb_preprocess(net))  # tracing attempts, cuDNN, allocator: not timed
+    for module in (net.module, folded):
+        extract(module, layers, warm, device, 16, 0, amp=cuda, channels_last=True)
     naive_rate, naive = _timed(lambda: extract_naive(net.module, layers, dataset, device), len(paths), device)
     plain_rate, _ = _timed(fast(net.module), len(paths), device)
     fold_rate, batched = _timed(fast(folded), len(paths), device)
@@ -87,11 +88,12 @@ def extraction(config: Path, device, count: int) -> None:
     gap = max(float(abs(batched[k] - naive[k]).max() / max(abs(naive[k]).max(), 1e-12)) for k in layers)
     print(f"network: {net.describe()}")
     print(f"device: {device}; {len(paths)} images, {len(layers)} layers (widest: {key}, {naive[key].shape[1]}-d)")
-    print(f"extract_naive (1 image/pass, fp32)          {naive_rate:9.1f} images/s")
-    print(f"extract (batched{', AMP' if cuda else ''})                   {plain_rate:9.1f} images/s   "
-          f"x{plain_rate / naive_rate:.1f}")
-    print(f"extract (batched, batch norm folded)        {fold_rate:9.1f} images/s   x{fold_rate / naive_rate:.1f}"
-          f"   (folded: {folded is not net.module})")
+    rows = (("extract_naive (1 image per pass, fp32)", naive_rate, ""),
+            (f"extract (batched{', AMP' if cuda else ''})", plain_rate, f"x{plain_rate / naive_rate:.1f}"),
+            ("extract (batched, batch norm folded)", fold_rate,
+             f"x{fold_rate / naive_rate:.1f}" + ("" if folded is not net.module else " (nothing to fold)")))
+    for label, rate, ratio in rows:
+        print(f"{label:42s} {rate:9.1f} images/s  {ratio}")
     print(f"largest feature difference, folded vs naive: {gap:.2e} of the layer's largest value")
     print(f"all {len(scene.train.paths) + len(scene.test.paths):,} images at the folded rate: "
           f"{(len(scene.train.paths) + len(scene.test.paths)) / fold_rate:.1f} s")
@@ -142,7 +144,7 @@ def main() -> None:
     parser.add_argument("--config", default="configs/offline.toml")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--images", type=int, default=0, help="images for the extraction comparison "
-                                                                "(default: 64 on a CPU, 1,024 on CUDA)")
+                                                                "(default: 192 on a CPU, 1,024 on CUDA)")
     parser.add_argument("--no-build", action="store_true", help="only the extraction comparison")
     parser.add_argument("--tuned", action="store_true", help="run with the OpenMP and malloc settings above")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
@@ -153,7 +155,7 @@ def main() -> None:
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     device = _device(args.device)
-    extraction(Path(args.config), device, args.images or (1024 if device.type == "cuda" else 64))
+    extraction(Path(args.config), device, args.images or (1024 if device.type == "cuda" else 192))
     if device.type == "cuda":
         amp_check(Path(args.config), device)
     if not args.no_build:

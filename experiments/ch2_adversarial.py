@@ -148,11 +148,11 @@ def _survival_plot(rows: list[dict], transfer: float) -> Figure:
     ax = fig.subplots()
     labels = [r["format"] if r["quality"] is None else f"JPEG q{r['quality']}" for r in rows] + ["other network"]
     values = [r["survival"] for r in rows] + [transfer]
-    ax.bar(labels, values, color="tab:red")
+    ax.bar(labels, values, color="tab:red", label="adversarial images still classified as the target")
     ax.bar(labels[:-1], [r["clean_kept"] for r in rows], fill=False, edgecolor="black", width=0.5,
-           label="clean images: prediction unchanged")
-    ax.set(ylim=(0, 1.05), ylabel="share still fooled")
-    ax.legend(fontsize=FONT, loc="upper right")
+           label="clean images whose prediction is unchanged")
+    ax.set(ylim=(0, 1.05), ylabel="share")
+    ax.legend(fontsize=FONT, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
     ax.tick_params(labelsize=FONT)
     ax.yaxis.label.set_size(FONT)
     return fig
@@ -225,7 +225,7 @@ def _naive_curve(naive: dict, eps_levels: tuple) -> list[float]:
 
 
 def _comparison_plot(rows: list[dict], eps_levels: tuple, naive: list[float], target: str) -> Figure:
-    fig = Figure(figsize=(WIDTH, 2.8))
+    fig = Figure(figsize=(WIDTH * 0.62, 2.8))
     ax = fig.subplots()
     for method, marker in (("FGSM", "o"), ("PGD", "s")):
         for targeted, style in ((False, "--"), (True, "-")):
@@ -235,8 +235,10 @@ def _comparison_plot(rows: list[dict], eps_levels: tuple, naive: list[float], ta
                     label=f"{method} {what}")
     ax.plot(eps_levels, naive, ":", marker="^", color="black", label=f"naive ({target}), L∞ ≤ ε")
     ax.set_xscale("log", base=2)
+    ax.set_xticks(list(eps_levels), [f"{e:g}" for e in eps_levels])
+    ax.minorticks_off()
     ax.set(xlabel="ε: L∞ budget (levels of 255)", ylabel="success rate", ylim=(-0.03, 1.03))
-    ax.legend(fontsize=FONT, loc="lower right")
+    ax.legend(fontsize=FONT, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.tick_params(labelsize=FONT)
     ax.xaxis.label.set_size(FONT)
     ax.yaxis.label.set_size(FONT)

@@ -52,12 +52,12 @@ def _outcome(net: Network, result: ClassVisResult, targets: list[int]) -> list[d
 
 
 def _probability_plot(steps: tuple, probs: np.ndarray, names: list[str]) -> Figure:
-    fig = Figure(figsize=(WIDTH, 2.6))
+    fig = Figure(figsize=(WIDTH * 0.75, 2.6))
     ax = fig.subplots()
     for p, name in zip(probs, names):
         ax.plot(steps, p, label=clip(name, 16))
     ax.set(xlabel="step", ylabel="probability of the target", ylim=(-0.02, 1.02))
-    ax.legend(fontsize=FONT, ncols=2, loc="lower right")
+    ax.legend(fontsize=FONT, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.tick_params(labelsize=FONT)
     ax.xaxis.label.set_size(FONT)
     ax.yaxis.label.set_size(FONT)

@@ -91,7 +91,7 @@ def _correlation_plot(random: np.ndarray, noise: np.ndarray, levels: float) -> F
     ax.plot(index, random, "s", label="randomized weights")
     ax.axhline(0.0, color="grey", lw=0.6)
     ax.set(xlabel="image", ylabel="rank correlation with\nthe trained map", ylim=(-0.2, 1.0))
-    ax.legend(fontsize=FONT, loc="upper right", ncols=2)
+    ax.legend(fontsize=FONT, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
     ax.tick_params(labelsize=FONT)
     ax.xaxis.label.set_size(FONT)
     ax.yaxis.label.set_size(FONT)
