@@ -66,7 +66,7 @@ def _timed(run, images: int, device) -> tuple[float, dict]:
 
 
 def extraction(config: Path, device, count: int) -> None:
-    from experiments.ch1_common import feature_layers, for_inference, loader_workers, rgb_preprocess
+    from experiments.ch1_common import feature_layers, for_inference, inference_batch, loader_workers, rgb_preprocess
     from experiments.methods.features import ImageFiles, extract, extract_naive
 
     net, scene = _load(config, device)
@@ -76,11 +76,12 @@ def extraction(config: Path, device, count: int) -> None:
     folded = for_inference(net.module, net.input_size, device)
     cuda = device.type == "cuda"
     workers = loader_workers(-1)
-    fast = lambda module: lambda: extract(module, layers, dataset, device, 64, workers, amp=cuda,  # noqa: E731
+    batch = inference_batch(0, device)
+    fast = lambda module: lambda: extract(module, layers, dataset, device, batch, workers, amp=cuda,  # noqa: E731
                                           channels_last=True)
     warm = ImageFiles(paths[:16], rgb_preprocess(net))  # tracing attempts, cuDNN, allocator: not timed
     for module in (net.module, folded):
-        extract(module, layers, warm, device, 16, 0, amp=cuda, channels_last=True)
+        extract(module, layers, warm, device, inference_batch(0, device), 0, amp=cuda, channels_last=True)
     naive_rate, naive = _timed(lambda: extract_naive(net.module, layers, dataset, device), len(paths), device)
     plain_rate, _ = _timed(fast(net.module), len(paths), device)
     fold_rate, batched = _timed(fast(folded), len(paths), device)
@@ -89,8 +90,8 @@ def extraction(config: Path, device, count: int) -> None:
     print(f"network: {net.describe()}")
     print(f"device: {device}; {len(paths)} images, {len(layers)} layers (widest: {key}, {naive[key].shape[1]}-d)")
     rows = (("extract_naive (1 image per pass, fp32)", naive_rate, ""),
-            (f"extract (batched{', AMP' if cuda else ''})", plain_rate, f"x{plain_rate / naive_rate:.1f}"),
-            ("extract (batched, batch norm folded)", fold_rate,
+            (f"extract (batches of {batch}{', AMP' if cuda else ''})", plain_rate, f"x{plain_rate / naive_rate:.1f}"),
+            (f"extract (batches of {batch}, batch norm folded)", fold_rate,
              f"x{fold_rate / naive_rate:.1f}" + ("" if folded is not net.module else " (nothing to fold)")))
     for label, rate, ratio in rows:
         print(f"{label:42s} {rate:9.1f} images/s  {ratio}")
@@ -110,7 +111,8 @@ def amp_check(config: Path, device) -> None:
     module, n = for_inference(net.module, net.input_size, device), len(scene.train.paths)
     accuracy = {}
     for amp in (False, True):
-        x = extract(module, {layer: net.penultimate}, dataset, device, 64, 8, amp=amp, channels_last=True)[layer]
+        x = extract(module, {layer: net.penultimate}, dataset, device, inference_batch(0, device), 8, amp=amp,
+                    channels_last=True)[layer]
         accuracy[amp] = svm(x[:n], scene.train.labels, x[n:], scene.test.labels).accuracy
     print(f"SVM accuracy fp32 {accuracy[False]:.4f}, AMP {accuracy[True]:.4f}: "
           f"{(accuracy[True] - accuracy[False]) * 100:+.2f} points (issue 4: AMP only if within 0.2 points)")

@@ -25,6 +25,12 @@ def loader_workers(workers: int) -> int:
     return workers if workers >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))
 
 
+def inference_batch(batch_size: int, device: torch.device) -> int:
+    """`batch_size` when positive; else 64 on an accelerator and 4 on a CPU, where larger batches are slower: their
+    activations exceed glibc malloc's mmap threshold, so every batch maps, page-faults and unmaps them again."""
+    return batch_size if batch_size > 0 else (4 if device.type == "cpu" else 64)
+
+
 def feature_layers(net: Network) -> dict[str, str]:
     """label -> module for every layer the chapter reads: the network's layers, its penultimate and logits."""
     layers = dict(net.layers)
@@ -135,8 +141,8 @@ def extract_one(module: nn.Module, paths: list, layer: str, preprocess: Preproce
     """One layer's pooled features of the images at `paths` (batch norm folded when that is exact)."""
     dataset = ImageFiles(paths, preprocess)
     module = for_inference(module, preprocess.size, device, preprocess.channels)
-    return extract(module, {"x": layer}, dataset, device, batch_size, loader_workers(workers), pool=True, amp=amp,
-                   channels_last=True)["x"]
+    return extract(module, {"x": layer}, dataset, device, inference_batch(batch_size, device), loader_workers(workers),
+                   pool=True, amp=amp, channels_last=True)["x"]
 
 
 def rgb_preprocess(net: Network) -> Preprocess:
@@ -234,8 +240,9 @@ def _tail(chain: list, start: int, num_classes: int) -> nn.Module:
 def _trunk_dataset(net: Network, layer: str, shape: tuple, paths: list, labels: np.ndarray, device: torch.device,
                    batch_size: int, workers: int, amp: bool) -> TensorDataset:
     module = for_inference(net.module, net.input_size, device)
-    flat = extract(module, {"x": layer}, ImageFiles(paths, rgb_preprocess(net)), device, batch_size,
-                   loader_workers(workers), pool=False, amp=amp, channels_last=True)["x"]
+    flat = extract(module, {"x": layer}, ImageFiles(paths, rgb_preprocess(net)), device,
+                   inference_batch(batch_size, device), loader_workers(workers), pool=False, amp=amp,
+                   channels_last=True)["x"]
     return TensorDataset(torch.from_numpy(flat).reshape(len(flat), *shape), torch.as_tensor(labels, dtype=torch.long))
 
 

@@ -79,7 +79,7 @@ def _batch(paths: list, preprocess: Preprocess, device: torch.device) -> torch.T
 
 @experiment
 def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
-              batch_size: int = 64, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
+              batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
               check_images: int = 8, C: float = 1.0, seed: int = 0) -> dict:
     """Gray images into an RGB network: replication, conv1 folded exactly (summed), conv1 averaged."""
     net, size = transfer_net, transfer_net.input_size
@@ -133,7 +133,7 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
     part = subset(scene15, device, per_class_on_cpu, seed)
     tune_config = TrainConfig(epochs=finetune_epochs, lr=finetune_lr, batch_size=batch_size,
                               max_seconds=finetune_seconds, seed=seed, amp=amp)
-    tuned = fine_tune_tail(transfer_net, scene15, part, finetune_layers, tune_config, device, 64, workers, amp)
+    tuned = fine_tune_tail(transfer_net, scene15, part, finetune_layers, tune_config, device, 0, workers, amp)
     run = tuned["run"]
     return {
         "network": transfer_net.describe(), "svm_accuracy": svm_full.accuracy, "svm_seconds": svm_seconds,
@@ -193,7 +193,7 @@ def other_role(transfer_net: Network, compare_net: Network, visualize_net: Netwo
 
 @experiment
 def other_network(transfer_net: Network, compare_net: Network, visualize_net: Network, scene15: Scene15,
-                  scene_features: dict, device: torch.device, batch_size: int = 64, workers: int = -1,
+                  scene_features: dict, device: torch.device, batch_size: int = 0, workers: int = -1,
                   amp: bool = True, per_class_on_cpu: int = 10, C: float = 1.0, seed: int = 0) -> dict:
     """The practical's pipeline with another pretrained network's penultimate features, on the same images."""
     role, other = other_role(transfer_net, compare_net, visualize_net)

@@ -18,8 +18,8 @@ from torch import nn
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15, audit
 from experiments.ch1_common import (
-    extract_one, feature_layers, for_inference, gray_images, image_paths, label_of, loader_workers, penultimate,
-    rgb_preprocess, subset, subset_info, svm, with_new_head,
+    extract_one, feature_layers, for_inference, gray_images, image_paths, inference_batch, label_of, loader_workers,
+    penultimate, rgb_preprocess, subset, subset_info, svm, with_new_head,
 )
 from experiments.methods.classify import most_confused
 from experiments.methods.features import ImageFiles, extract
@@ -32,7 +32,7 @@ INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor s
 # -- experiments --------------------------------------------------------------------------------------------------
 
 @experiment
-def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device, batch_size: int = 64,
+def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device, batch_size: int = 0,
                    workers: int = -1, amp: bool = True, channels_last: bool = True, fold: bool = True) -> dict:
     """Every layer's pooled features of every 15 Scene image, from one pass of the transfer network."""
     layers = feature_layers(transfer_net)
@@ -40,8 +40,8 @@ def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device
     dataset = ImageFiles(paths, rgb_preprocess(transfer_net))
     start = time.perf_counter()
     module = for_inference(transfer_net.module, transfer_net.input_size, device) if fold else transfer_net.module
-    features = extract(module, layers, dataset, device, batch_size, loader_workers(workers), pool=True,
-                       amp=amp, channels_last=channels_last)
+    features = extract(module, layers, dataset, device, inference_batch(batch_size, device), loader_workers(workers),
+                       pool=True, amp=amp, channels_last=channels_last)
     seconds = time.perf_counter() - start
     n_train = len(scene15.train.paths)
     return {
@@ -54,7 +54,7 @@ def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device
         "train_labels": scene15.train.labels, "test_labels": scene15.test.labels,
         "images": len(paths), "seconds": seconds, "images_per_second": len(paths) / seconds,
         "amp": bool(amp and device.type == "cuda"), "device": str(device),
-        "batchnorm_folded": module is not transfer_net.module,
+        "batchnorm_folded": module is not transfer_net.module, "batch_size": inference_batch(batch_size, device),
     }
 
 
@@ -147,7 +147,7 @@ def per_class(scene_features: dict, C: float = 1.0, seed: int = 0, pairs: int = 
 
 @experiment
 def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
-                         batch_size: int = 64, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
+                         batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
                          C: float = 1.0, seed: int = 0) -> dict:
     """The same pipeline on the same images with the architecture's random (untrained) weights."""
     part = subset(scene15, device, per_class_on_cpu, seed)

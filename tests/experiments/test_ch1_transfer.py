@@ -13,7 +13,9 @@ from torch import nn
 
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import CLASSES, Scene15, Scene15Config, Split, load_scene15
-from experiments.ch1_common import GrayImages, feature_layers, gray_images, per_class_indices, subset
+from experiments.ch1_common import (
+    GrayImages, feature_layers, gray_images, inference_batch, per_class_indices, subset,
+)
 from experiments.ch1_transfer import data_audit, from_scratch, per_class, pretrained_vs_random, scene_features
 from experiments.methods.classify import svm_evaluate
 from experiments.methods.features import ImageFiles, Preprocess, extract_naive
@@ -129,6 +131,11 @@ def test_subset_only_on_cpu(scene) -> None:
     assert (part["train_images"], part["test_images"], part["all"]) == (30, 30, False)
     assert subset(scene, CPU, 0, seed=0)["train_images"] == 90
     assert subset(scene, torch.device("cuda"), 2, seed=0)["all"]  # an accelerator always uses every image
+
+
+def test_inference_batches_are_small_on_a_cpu() -> None:
+    assert inference_batch(0, CPU) == 4 and inference_batch(0, torch.device("cuda")) == 64
+    assert inference_batch(16, CPU) == 16
 
 
 def test_data_audit_counts_duplicates_and_skips(tmp_path) -> None:

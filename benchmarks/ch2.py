@@ -1,0 +1,94 @@
+"""Chapter 2 benchmark: the batched class-visualization sweep against a one-image-at-a-time loop, in one run.
+
+    .venv/bin/python benchmarks/ch2.py [--config configs/offline.toml] [--device auto|cpu|cuda] [--steps N]
+
+Optimizes the practical's seven classes (76, 78, 187, 683, 366, 604, 113) as one batch, then each alone with the
+same settings, and prints both wall times and their ratio, plus the largest difference between the two results
+(the same seed gives the same jitter, so they must agree up to float rounding). Then the same for saliency over the
+25 validation images. `--steps` defaults to the practical's 200 on a GPU and 20 on a CPU (where 200 steps of seven
+images take minutes); the ratio is what the benchmark is about.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from experiments.assets.imagenet import load_imagenet_val  # noqa: E402
+from experiments.methods.classvis import ClassVisConfig, class_visualization, random_init  # noqa: E402
+from experiments.methods.saliency import saliency  # noqa: E402
+from experiments.methods.transforms import normalize, normalize_bounds  # noqa: E402
+from experiments.resources import _load  # noqa: E402
+
+CLASSES = (76, 78, 187, 683, 366, 604, 113)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(run, device: torch.device):
+    _sync(device)
+    start = time.perf_counter()
+    out = run()
+    _sync(device)
+    return time.perf_counter() - start, out
+
+
+def sweep(net, device: torch.device, steps: int) -> None:
+    config = ClassVisConfig(steps=steps)
+    lo, hi = (t.to(device) for t in normalize_bounds(net.mean, net.std))
+    targets = torch.tensor(CLASSES, device=device)
+    init = random_init(len(CLASSES), net.input_size, torch.Generator().manual_seed(0), device)
+
+    def one(i: slice):
+        return class_visualization(net.module, targets[i], init[i], config, lo, hi, torch.Generator().manual_seed(0))
+
+    batched_s, batched = timed(lambda: one(slice(None)), device)
+    loop_s, alone = timed(lambda: [one(slice(i, i + 1)) for i in range(len(CLASSES))], device)
+    diff = max((batched.images[i] - a.images[0]).abs().max().item() for i, a in enumerate(alone))
+    print(f"class visualization, {len(CLASSES)} classes × {steps} steps")
+    print(f"  batched          {batched_s:8.2f} s")
+    print(f"  one at a time    {loop_s:8.2f} s   (batched is {loop_s / batched_s:.1f}× faster; max difference {diff:.2e})")
+
+
+def saliency_batch(net, device: torch.device, val: Path) -> None:
+    images = load_imagenet_val(val)
+    x = torch.from_numpy(images.images).permute(0, 3, 1, 2).float().div(255)
+    x = torch.nn.functional.interpolate(x, size=net.input_size, mode="bilinear", antialias=True)
+    x = normalize(x, net.mean, net.std).to(device)
+    y = torch.from_numpy(images.labels).to(device)
+    batched_s, _ = timed(lambda: saliency(net.module, x, y), device)
+    loop_s, _ = timed(lambda: [saliency(net.module, x[i:i + 1], y[i:i + 1]) for i in range(len(x))], device)
+    print(f"saliency, {len(x)} images")
+    print(f"  batched          {batched_s:8.2f} s")
+    print(f"  one at a time    {loop_s:8.2f} s   (batched is {loop_s / batched_s:.1f}× faster)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "offline.toml")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--steps", type=int)
+    args = parser.parse_args()
+    os.chdir(ROOT)  # the configuration's relative paths are relative to the project
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if args.device == "auto" else args.device)
+    settings = tomllib.loads(args.config.read_text(encoding="utf-8"))
+    net = _load(device, True, **settings["networks"]["visualize"])
+    print(f"network: {net.describe()}; device: {device}")
+    sweep(net, device, args.steps or (200 if device.type == "cuda" else 20))
+    saliency_batch(net, device, Path(settings["data"]["imagenet_val"]))
+
+
+if __name__ == "__main__":
+    main()
