@@ -12,7 +12,8 @@
    memory of the largest process, and the time of each experiment from the copy's results.json.
 `--tuned` runs everything with OMP_WAIT_POLICY=PASSIVE (OpenMP threads sleep instead of spinning when the cores are
 shared) and glibc's malloc keeping freed memory (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_: large activations are
-not unmapped and page-faulted in again at every batch); on a shared 2-core CPU this made extraction about 3 times faster.
+not unmapped and page-faulted in again at every batch). On a shared 2-core CPU they made batches of 64 about 3 times
+faster; `inference_batch` avoids most of that cost by using batches of 4 on a CPU, so the gain is smaller there.
 Targets (issue 4): the whole chapter under 10 minutes on a 2-core CPU with the offline network, under 60 s on an
 H100; extraction of the 4,485 images under 5 s on an H100.
 """
