@@ -65,14 +65,16 @@ def _build(project: Project, options: Options, say) -> int:
     previous = _read_manifest(project)
     stamp = _stamp(project, options, settings, previous.get("watch", []))
     if previous.get("stamp") == stamp and previous.get("complete") and not options.force and not options.only:
-        outcomes = {n: Outcome(n, "cached", o["key"], None, o["meta"]) for n, o in previous["outcomes"].items()}
+        # Nothing an experiment depends on changed: what succeeded is cached, and what failed would fail again
+        # (a transient failure is retried with --force NAME).
+        outcomes = {n: Outcome(n, "cached" if o["status"] in ("ran", "cached") else o["status"], o["key"],
+                               o.get("reason"), o["meta"]) for n, o in previous["outcomes"].items()}
         say("nothing changed since the last build: no experiment to run")
         watch = previous["watch"]
     else:
         outcomes, watch = _run(project, options, settings, say)
         stamp = _stamp(project, options, settings, watch)
-    complete = all(o.status in ("ran", "cached") for o in outcomes.values())
-    _write_manifest(project, stamp, watch, outcomes, complete and not options.only)
+    _write_manifest(project, stamp, watch, outcomes, complete=not options.only)
     report.write(project, options, settings, outcomes, previous.get("render"), say)
     failed = [o for o in outcomes.values() if o.status in ("failed", "skipped")]
     for line in _summary(failed):
@@ -177,7 +179,8 @@ def _read_manifest(project: Project) -> dict[str, Any]:
 
 def _write_manifest(project: Project, stamp: str, watch: list[str], outcomes: dict[str, Outcome], complete: bool) -> None:
     data = {"stamp": stamp, "watch": watch, "complete": complete,
-            "outcomes": {n: {"key": o.key, "status": o.status, "meta": o.meta} for n, o in outcomes.items()}}
+            "outcomes": {n: {"key": o.key, "status": o.status, "reason": o.reason, "meta": o.meta}
+                         for n, o in outcomes.items()}}
     store.write_text_atomic(project.build / MANIFEST, json.dumps(data, indent=1, sort_keys=True))
 
 

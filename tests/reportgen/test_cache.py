@@ -114,6 +114,15 @@ def test_failing_experiment_leaves_no_entry_and_records_the_failure(tiny) -> Non
     assert Cache(tiny.build_dir / "cache").last("numbers")["status"] == "ran"
 
 
+def test_unchanged_rebuild_after_a_failure_runs_nothing_and_still_reports_it(tiny) -> None:
+    tiny.edit(tiny.module("basic"), "    return {", "    raise ValueError('boom')\n    return {")
+    assert tiny.build().code != 0
+    again = tiny.build()
+    assert again.code != 0 and again.ran == set()
+    assert "nothing changed" in again.text and "because: ValueError: boom" in again.text
+    assert tiny.json("results.json")["experiments"]["numbers"]["status"] == "failed"
+
+
 def test_interrupted_write_leaves_no_entry(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
     real = store._write_json
 
