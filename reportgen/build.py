@@ -74,8 +74,11 @@ def _build(project: Project, options: Options, say) -> int:
     else:
         outcomes, watch = _run(project, options, settings, say)
         stamp = _stamp(project, options, settings, watch)
-    _write_manifest(project, stamp, watch, outcomes, complete=not options.only)
-    report.write(project, options, settings, outcomes, previous.get("render"), say)
+    render = None  # what the report on disk shows; unknown if rendering fails
+    try:
+        render = report.write(project, options, settings, outcomes, previous.get("render"), say)
+    finally:  # the outcomes are recorded even when a template error stops the report
+        _write_manifest(project, stamp, watch, outcomes, not options.only, render)
     failed = [o for o in outcomes.values() if o.status in ("failed", "skipped")]
     for line in _summary(failed):
         say(line)
@@ -177,14 +180,10 @@ def _read_manifest(project: Project) -> dict[str, Any]:
         return {}
 
 
-def _write_manifest(project: Project, stamp: str, watch: list[str], outcomes: dict[str, Outcome], complete: bool) -> None:
-    data = {"stamp": stamp, "watch": watch, "complete": complete,
+def _write_manifest(project: Project, stamp: str, watch: list[str], outcomes: dict[str, Outcome], complete: bool,
+                    render: str | None) -> None:
+    data = {"stamp": stamp, "watch": watch, "complete": complete, "render": render,
             "outcomes": {n: {"key": o.key, "status": o.status, "reason": o.reason, "meta": o.meta}
                          for n, o in outcomes.items()}}
     store.write_text_atomic(project.build / MANIFEST, json.dumps(data, indent=1, sort_keys=True))
 
-
-def update_render_stamp(project: Project, render: str) -> None:
-    data = _read_manifest(project)
-    data["render"] = render
-    store.write_text_atomic(project.build / MANIFEST, json.dumps(data, indent=1, sort_keys=True))

@@ -17,17 +17,14 @@ from reportgen.runner import Outcome
 DEFAULT_REPORT = {"title": "Report", "course": "", "authors": [], "date": ""}
 
 
-def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], previous: str | None, say) -> None:
-    """Write the PDF, the HTML and results.json (in that order, each atomically) unless nothing changed."""
-    from reportgen.build import update_render_stamp  # the manifest belongs to build
-
+def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], previous: str | None, say) -> str:
+    """Write the PDF, the HTML and results.json (in that order, each atomically) unless nothing changed; returns the stamp of what the report shows."""
     stamp = _render_stamp(project, options, settings, outcomes)
     outputs = [project.build / "results.json", project.build / "report.html"]
     outputs += [project.build / "report.pdf"] if options.pdf else []
     if stamp == previous and all(p.exists() for p in outputs):
-        update_render_stamp(project, stamp)  # the manifest was just rewritten without it
         say("report up to date")
-        return
+        return stamp
     cache_ = cache.Cache(project.build / "cache")
     results = {n: store.read_entry(cache_.entry(n, o.key)) for n, o in outcomes.items() if o.status in ("ran", "cached")}
     answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()}, results) for q in project.load_questions()]
@@ -39,8 +36,8 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
         render.write_pdf(html, project.build, outputs[2])
     store.write_text_atomic(outputs[1], html)
     store.write_text_atomic(outputs[0], json.dumps(results_json(outcomes, results, answers), indent=1, allow_nan=False))
-    update_render_stamp(project, stamp)
     say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}")
+    return stamp
 
 
 def _render_stamp(project, options, settings: config.Settings, outcomes: dict[str, Outcome]) -> str:
