@@ -91,7 +91,7 @@ def _summary(failed: list[Outcome]) -> list[str]:
     causes: dict[str, list[str]] = {}
     for o in failed:
         cause = o.reason or "unknown"
-        if o.status == "skipped" and ", which " in cause:
+        while cause.startswith("needs ") and ", which " in cause:  # "needs A, which skipped: needs B, which failed: …"
             cause = cause.split(", which ", 1)[1].split(": ", 1)[-1]
         causes.setdefault(cause, []).append(o.name)
     return [f"  not computed: {', '.join(names)}\n    because: {cause}" for cause, names in causes.items()]
