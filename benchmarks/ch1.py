@@ -20,16 +20,13 @@ H100; extraction of the 4,485 images under 5 s on an H100.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 from pathlib import Path
+
+from cold import cold_build
 
 ROOT = Path(__file__).resolve().parents[1]
 TUNED = {"OMP_WAIT_POLICY": "PASSIVE", "MALLOC_MMAP_THRESHOLD_": str(2**32), "MALLOC_TRIM_THRESHOLD_": str(2**32)}
@@ -103,43 +100,25 @@ def extraction(config: Path, device, count: int) -> None:
 
 def amp_check(config: Path, device) -> None:
     """On CUDA: the practical's SVM on features extracted with and without mixed precision (every image)."""
-    from experiments.ch1_common import feature_layers, for_inference, label_of, rgb_preprocess, svm
+    from experiments.ch1_common import (feature_layers, for_inference, inference_batch, label_of, loader_workers,
+                                        rgb_preprocess, svm)
     from experiments.methods.features import ImageFiles, extract
 
     net, scene = _load(config, device)
     layer = label_of(feature_layers(net), net.penultimate)
     dataset = ImageFiles(list(scene.train.paths) + list(scene.test.paths), rgb_preprocess(net))
     module, n = for_inference(net.module, net.input_size, device), len(scene.train.paths)
-    accuracy = {}
+    accuracy, seconds, features = {}, {}, {}
     for amp in (False, True):
-        x = extract(module, {layer: net.penultimate}, dataset, device, inference_batch(0, device), 8, amp=amp,
-                    channels_last=True)[layer]
-        accuracy[amp] = svm(x[:n], scene.train.labels, x[n:], scene.test.labels).accuracy
+        rate, out = _timed(lambda: extract(module, {layer: net.penultimate}, dataset, device, inference_batch(0, device),
+                                           loader_workers(-1), amp=amp, channels_last=True), len(dataset), device)
+        features[amp], seconds[amp] = out[layer], len(dataset) / rate
+        accuracy[amp] = svm(features[amp][:n], scene.train.labels, features[amp][n:], scene.test.labels).accuracy
+    gap = float(abs(features[True] - features[False]).max() / max(abs(features[False]).max(), 1e-12))
+    print(f"penultimate features of all {len(dataset):,} images: fp32 {seconds[False]:.1f} s, AMP {seconds[True]:.1f} s; "
+          f"largest difference {gap:.1e} of the largest value")
     print(f"SVM accuracy fp32 {accuracy[False]:.4f}, AMP {accuracy[True]:.4f}: "
           f"{(accuracy[True] - accuracy[False]) * 100:+.2f} points (issue 4: AMP only if within 0.2 points)")
-
-
-def cold_build(config: str, device: str, overrides: list[str]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / ROOT.name
-        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", "local"))
-        if (ROOT.parent / "shared").exists():
-            (Path(tmp) / "shared").symlink_to(ROOT.parent / "shared")
-        cmd = [sys.executable, "-m", "reportgen", "build", "--config", config, "--offline", "--device", device,
-               "--no-pdf", *[f"--only={p}" for p in CHAPTER1], *[f"--set={o}" for o in overrides]]
-        start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=copy, capture_output=True, text=True, env=os.environ.copy())
-        wall = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        if done.returncode not in (0, 1):
-            sys.exit(f"benchmark: the build failed:\n{done.stderr[-3000:]}")
-        results = json.loads((copy / "build" / "results.json").read_text(encoding="utf-8"))
-    print(f"chapter 1 cold build   {wall:8.1f} s   (target < 600 s on a 2-core CPU, < 60 s on an H100)")
-    print(f"peak memory            {peak:8.0f} MB  (largest process)")
-    for name, row in results["experiments"].items():
-        if row["status"] in ("ran", "failed") and row.get("wall_s") is not None:
-            extra = f"  {row['status']}: {row['reason']}" if row["status"] == "failed" else ""
-            print(f"  {name:22s} {row['wall_s']:8.1f} s  {row.get('peak_mem_mb') or 0:7.0f} MB{extra}")
 
 
 def main() -> None:
@@ -151,6 +130,9 @@ def main() -> None:
     parser.add_argument("--no-build", action="store_true", help="only the extraction comparison")
     parser.add_argument("--tuned", action="store_true", help="run with the OpenMP and malloc settings above")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--amp-check", action="store_true", help="the mixed-precision check on any device "
+                                                                      "(by default on CUDA only)")
+    parser.add_argument("--results", type=Path, help="keep the cold build's results.json here")
     args = parser.parse_args()
     if args.tuned and any(os.environ.get(k) != v for k, v in TUNED.items()):  # they act only from process start
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **TUNED})
@@ -159,10 +141,11 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     device = _device(args.device)
     extraction(Path(args.config), device, args.images or (1024 if device.type == "cuda" else 192))
-    if device.type == "cuda":
+    if device.type == "cuda" or args.amp_check:
         amp_check(Path(args.config), device)
     if not args.no_build:
-        cold_build(args.config, device.type, args.overrides)
+        cold_build("chapter 1", args.config, device.type, CHAPTER1, args.overrides,
+                   "target < 600 s on a 2-core CPU, < 60 s on an H100", args.results)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ Optimizes the practical's seven classes (76, 78, 187, 683, 366, 604, 113) as one
 same settings, and prints both wall times and their ratio, plus the largest difference between the two results
 (the same seed gives the same jitter: after one step they agree to float rounding, 2e-7 here; over more steps the
 practical's large step size amplifies the rounding differences of batched kernels). Then the same for saliency over the
-25 validation images. `--steps` defaults to the practical's 200 on a GPU and 20 on a CPU (where 200 steps of seven
+25 validation images. Then chapter 2 built cold (`reportgen build --only <chapter-2 experiments> --no-pdf`,
+offline) in a temporary copy of the project: wall time, peak memory, and each experiment's time (`--no-build` skips
+it). `--steps` defaults to the practical's 200 on a GPU and 20 on a CPU (where 200 steps of seven
 images take minutes); the ratio is what the benchmark is about.
+Targets (issue 5): chapter 2 under 60 s on an H100 with SqueezeNet and VGG16; it must finish on the 2-core CPU.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from pathlib import Path
 
 import torch
 
+from cold import cold_build
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -30,6 +35,7 @@ from experiments.methods.transforms import normalize, normalize_bounds  # noqa: 
 from experiments.resources import _load  # noqa: E402
 
 CLASSES = (76, 78, 187, 683, 366, 604, 113)
+CHAPTER2 = ("saliency_*", "localization", "naive_attack", "attack_*", "class_*")
 
 
 def _sync(device: torch.device) -> None:
@@ -80,6 +86,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "offline.toml")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--steps", type=int)
+    parser.add_argument("--no-build", action="store_true", help="only the batched-against-alone comparisons")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--results", type=Path, help="keep the cold build's results.json here")
     args = parser.parse_args()
     os.chdir(ROOT)  # the configuration's relative paths are relative to the project
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
@@ -89,6 +98,9 @@ def main() -> None:
     print(f"network: {net.describe()}; device: {device}")
     sweep(net, device, args.steps or (200 if device.type == "cuda" else 20))
     saliency_batch(net, device, Path(settings["data"]["imagenet_val"]))
+    if not args.no_build:
+        cold_build("chapter 2", str(args.config), device.type, CHAPTER2, args.overrides,
+                   "target < 60 s on an H100; must finish on a 2-core CPU", args.results)
 
 
 if __name__ == "__main__":

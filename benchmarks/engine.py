@@ -8,14 +8,12 @@ Targets (issue 2): no-op build under 1.5 s, template-only rebuild under 3 s on a
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from cold import project_copy
 
 
 def timed(cmd: list[str], cwd: Path) -> float:
@@ -33,11 +31,7 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--no-pdf", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / ROOT.name
-        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", "local"))
-        if (ROOT.parent / "shared").exists():
-            (Path(tmp) / "shared").symlink_to(ROOT.parent / "shared")
+    with project_copy() as copy:
         cmd = [sys.executable, "-m", "reportgen", "build", "--config", args.config]
         cmd += [f"--set={o}" for o in args.overrides] + (["--no-pdf"] if args.no_pdf else [])
         cold = timed(cmd, copy)

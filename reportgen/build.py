@@ -126,12 +126,27 @@ def check_assets(planned: dict[str, Planned]) -> dict[str, list]:
     return found
 
 
+def _needed(planned: dict[str, Planned], only: tuple[str, ...]) -> set[str]:
+    """The resources that the experiments selected by `only` read, directly or through other resources."""
+    selection = Selection(only)
+    todo = [n for n, p in planned.items() if p.node.is_experiment and selection.selected(n)]
+    needed: set[str] = set()
+    while todo:
+        for dep in planned[todo.pop()].node.inputs:
+            if dep in planned and not planned[dep].node.is_experiment and dep not in needed:
+                needed.add(dep)
+                todo.append(dep)
+    return needed
+
+
 def _preflight(planned: dict[str, Planned], context: Context, options: Options) -> dict[str, str]:
-    """Offline, every missing file is reported at once, before anything runs (or, with --keep-going, blocks
-    only the resources that need it)."""
+    """Offline, every missing file that the selected experiments need is reported at once, before anything runs
+    (or, with --keep-going, blocks only the resources that need it)."""
     if not context.offline:
         return {}
-    missing = {name: [a for a in assets if not a.ok] for name, assets in check_assets(planned).items()}
+    needed = _needed(planned, options.only)
+    missing = {name: [a for a in assets if not a.ok] for name, assets in check_assets(planned).items()
+               if name in needed}
     missing = {name: assets for name, assets in missing.items() if assets}
     if not missing:
         return {}

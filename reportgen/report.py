@@ -68,7 +68,8 @@ def scalars(value: Any, prefix: str = "") -> dict[str, Any]:
 def results_json(outcomes: dict[str, Outcome], results: dict[str, Any], answers: list[Answer]) -> dict[str, Any]:
     experiments = {
         n: {"status": o.status, "reason": o.reason, "cache_key": o.key, "wall_s": o.meta.get("wall_s"),
-            "peak_mem_mb": o.meta.get("peak_mem_mb"), "device": o.meta.get("device"),
+            "peak_mem_mb": o.meta.get("peak_mem_mb"), "peak_gpu_mb": o.meta.get("peak_gpu_mb"),
+            "device": o.meta.get("device"),
             "values": scalars(results.get(n, {}))}
         for n, o in outcomes.items()
     }

@@ -44,10 +44,14 @@ class Selection:
 
 
 class PeakMemory:
-    """Peak resident memory of this process while the block runs (sampled every 20 ms), in MB."""
+    """Peak resident memory of this process while the block runs (sampled every 20 ms), in MB; and `gpu`, the peak
+    of memory allocated on the CUDA device by torch in the block (None when CUDA was not used)."""
 
     def __enter__(self) -> "PeakMemory":
-        self.peak = self._rss()
+        self.peak, self.gpu = self._rss(), None
+        cuda = _cuda_in_use()
+        if cuda is not None:
+            cuda.reset_peak_memory_stats()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -57,6 +61,9 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._rss())
+        cuda = _cuda_in_use()
+        if cuda is not None:  # initialized before or inside the block: its peak counts from then
+            self.gpu = cuda.max_memory_allocated() / 2**20
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
@@ -71,6 +78,13 @@ class PeakMemory:
         import os
 
         return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _cuda_in_use() -> Any:
+    """torch.cuda when an experiment already initialized it (torch is never imported here for this)."""
+    torch = sys.modules.get("torch")
+    cuda = getattr(torch, "cuda", None)
+    return cuda if cuda is not None and cuda.is_initialized() else None
 
 
 def one_line(exc: BaseException) -> str:
@@ -135,6 +149,7 @@ class Runner:
                 value = p.node.fn(**kwargs)
             wall = time.perf_counter() - started
             meta = {"wall_s": round(wall, 3), "peak_mem_mb": round(mem.peak, 1), "device": _device_name(self.context),
+                    **({"peak_gpu_mb": round(mem.gpu, 1)} if mem.gpu is not None else {}),
                     "seed": self.context.seed, "params": p.parts["params"], "finished": time.time(),
                     "resources": self._provenance(p)}
             store.write_entry(self.cache.entry(name, p.key), value, meta)

@@ -138,3 +138,37 @@ def test_unknown_command_is_rejected_by_argparse(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
+
+
+WEIGHTS = """\
+from reportgen import experiment, resource
+from reportgen.assets import Asset
+
+
+def _assets(path: str = "/nowhere/weights.pth"):
+    return [Asset("test weights", path, "https://example.invalid/weights.pth", "missing")]
+
+
+@resource(assets=_assets)
+def weights(path: str = "/nowhere/weights.pth") -> str:
+    \"\"\"Weights that are never there.\"\"\"
+    raise AssertionError("an offline build must not load a resource whose file is missing")
+
+
+@experiment
+def uses_weights(weights: str) -> dict:
+    \"\"\"Needs the missing weights.\"\"\"
+    return {"w": weights}
+"""
+
+
+def test_offline_preflight_checks_only_what_the_selected_experiments_need(tiny, capsys) -> None:
+    tiny.write(f"{tiny.pkg}/weights.py", WEIGHTS)
+    code, _, err = cli(tiny, capsys, "build", "--offline", "--no-pdf", "--device", "cpu")
+    assert code == 2
+    assert "test weights: missing — download https://example.invalid/weights.pth and put it at /nowhere/weights.pth" \
+        in err
+    code, _, err = cli(tiny, capsys, "build", "--offline", "--no-pdf", "--device", "cpu", "--only", "numbers")
+    assert code == 1 and "numbers: ran in" in err and "test weights" not in err  # 1: the report is incomplete
+    code, _, err = cli(tiny, capsys, "build", "--offline", "--no-pdf", "--device", "cpu", "--keep-going")
+    assert code == 1 and "uses_weights" in err and "ramp: ran in" in err

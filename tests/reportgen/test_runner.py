@@ -3,12 +3,14 @@ resources, seeding."""
 from __future__ import annotations
 
 import re
+import sys
+import types
 
 import pytest
 
 from reportgen import UserError
 from reportgen.assets import Asset, AssetError
-from reportgen.runner import Selection, one_line
+from reportgen.runner import PeakMemory, Selection, one_line
 
 FAIL = ("    return {", "    raise ValueError('boom <&> done')\n    return {")
 
@@ -162,3 +164,30 @@ def test_selection_patterns() -> None:
     assert not selection.selected("ramps")
     assert selection.forced("architecture_output") and not selection.forced("architecture_params")
     assert Selection().selected("anything") and not Selection().forced("anything")
+
+
+class _FakeCuda:
+    """Stands in for torch.cuda: initialized, with a peak of 3 MiB allocated since the last reset."""
+
+    def __init__(self, initialized: bool) -> None:
+        self.initialized, self.resets = initialized, 0
+
+    def is_initialized(self) -> bool:
+        return self.initialized
+
+    def reset_peak_memory_stats(self) -> None:
+        self.resets += 1
+
+    def max_memory_allocated(self) -> int:
+        return 3 * 2**20
+
+
+def test_peak_memory_reads_the_gpu_peak_only_when_cuda_is_in_use(monkeypatch):
+    for initialized, expected in ((True, 3.0), (False, None)):
+        cuda = _FakeCuda(initialized)
+        monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
+        with PeakMemory() as mem:
+            pass
+        assert mem.gpu == expected
+        assert cuda.resets == int(initialized)  # the peak counts from the block's start
+        assert mem.peak > 0
