@@ -85,8 +85,8 @@ def fold_conv1_normalized(conv: nn.Conv2d, mean: Sequence[float], std: Sequence[
                          f"matching mean/std, got {conv}")
     weight = conv.weight.detach().double()
     shape = (1, -1, 1, 1)
-    mean_t = torch.tensor(mean, dtype=torch.float64).view(shape)
-    std_t = torch.tensor(std, dtype=torch.float64).view(shape)
+    mean_t = torch.tensor(mean, dtype=torch.float64, device=weight.device).view(shape)
+    std_t = torch.tensor(std, dtype=torch.float64, device=weight.device).view(shape)
     scale = (weight / std_t).sum(1, keepdim=True).to(conv.weight.dtype)
     shift = -(weight * mean_t / std_t).sum(1, keepdim=True).to(conv.weight.dtype)
     return FoldedNormalizedConv(_with_weight(conv, scale, keep_bias=True),

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from experiments.methods.grayscale import (FoldedNormalizedConv, first_rgb_conv, fold_conv1,
+from experiments.methods.grayscale import (FoldedNormalizedConv, first_rgb_conv, fold_conv1, fold_conv1_normalized,
                                            fold_first_conv, fold_first_conv_normalized,
                                            max_output_difference)
 from tests.experiments.methods._tiny_ch1 import TinyTimm, tiny_vgg
@@ -97,3 +97,12 @@ def test_first_rgb_conv_requires_one():
     assert first_rgb_conv(nn.Sequential(nn.Conv2d(1, 3, 1), nn.Conv2d(3, 2, 1))) == "1"
     with pytest.raises(ValueError):
         first_rgb_conv(nn.Sequential(nn.Linear(3, 3)))
+
+
+@pytest.mark.parametrize("device", ["meta", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"))])
+def test_normalized_fold_stays_on_the_weights_device(device):
+    """The fold builds its mean/std tensors where the weights live (a network on the GPU failed here once)."""
+    conv = nn.Conv2d(3, 4, 3, padding=1, device=device)
+    folded = fold_conv1_normalized(conv, (0.4, 0.5, 0.6), (0.2, 0.3, 0.4))
+    assert folded.scale.weight.device.type == device and folded.shift.weight.shape == (4, 1, 3, 3)
