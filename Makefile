@@ -28,8 +28,11 @@ test: $(VENV)/.installed
 test-slow: $(VENV)/.installed
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
 
+# Every benchmark with the offline configuration (figures printed, nothing asserted; about 30 min on 2 cores).
 benchmark: $(VENV)/.installed
-	$(PY) benchmarks/run.py $(ARGS)
+	$(PY) benchmarks/engine.py --config configs/offline.toml
+	$(PY) benchmarks/ch1.py --config configs/offline.toml
+	$(PY) benchmarks/ch2.py --config configs/offline.toml
 
 clean:
 	rm -rf build
