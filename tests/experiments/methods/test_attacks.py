@@ -38,11 +38,13 @@ def _other_targets(model: nn.Module, images: Tensor) -> Tensor:
         return model(images).argsort(dim=1, descending=True)[:, 1]
 
 
-def test_naive_attack_reaches_the_target_and_matches_a_per_image_loop(tiny_net, images, bounds):
+@pytest.mark.parametrize("fixed_shape", [False, True])
+def test_naive_attack_reaches_the_target_and_matches_a_per_image_loop(tiny_net, images, bounds, fixed_shape):
+    """Computing only the active images, or the whole batch and moving only the active ones, is the same attack."""
     lo, hi = bounds
     before, x_before = parameters_copy(tiny_net), images.clone()
     targets = _other_targets(tiny_net, images)
-    result = naive_targeted(tiny_net, images, targets, lo, hi, step=1.0, max_steps=200)
+    result = naive_targeted(tiny_net, images, targets, lo, hi, step=1.0, max_steps=200, fixed_shape=fixed_shape)
     assert result.success.all()
     assert torch.equal(_predict(tiny_net, result.adversarial), targets)
     assert (result.steps >= 1).all() and result.steps.max() > 1
