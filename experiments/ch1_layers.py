@@ -55,13 +55,15 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
 
 
 @experiment
-def layer_sweep(scene_features: dict, C: float = 1.0, seed: int = 0, jobs: int = -1) -> dict:
+def layer_sweep(scene_features: dict, C: float = 1.0, seed: int = 0, jobs: int = -1,
+                same_within: float = 0.005) -> dict:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
     rows = Parallel(n_jobs=jobs)(delayed(_layer_row)(scene_features, layer, C, seed)
                                  for layer in scene_features["layers"])
     best = max(rows, key=lambda r: r["accuracy"])
     by_label = {r["label"]: r for r in rows}
     return {
+        "same_within": same_within,
         "network": scene_features["network"], "rows": rows, "best_layer": best["label"],
         "best_accuracy": best["accuracy"], "penultimate": scene_features["penultimate"],
         "penultimate_accuracy": by_label[scene_features["penultimate"]]["accuracy"],
@@ -80,7 +82,8 @@ def _batch(paths: list, preprocess: Preprocess, device: torch.device) -> torch.T
 @experiment
 def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
               batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
-              check_images: int = 8, C: float = 1.0, seed: int = 0) -> dict:
+              check_images: int = 8, C: float = 1.0, seed: int = 0,
+              same_within: float = 0.005, robust_within: float = 0.03) -> dict:
     """Gray images into an RGB network: replication, conv1 folded exactly (summed), conv1 averaged."""
     net, size = transfer_net, transfer_net.input_size
     exact, conv = fold_first_conv_normalized(net.module, net.mean, net.std)
@@ -103,6 +106,7 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, dev
         seconds[key] = time.perf_counter() - start
     replication = svm(*penultimate(scene_features, part), C=C, seed=seed)
     return {
+        "same_within": same_within, "robust_within": robust_within,
         "network": net.describe(), "conv": conv, "check_images": len(rgb), "max_difference": difference,
         "output_scale": scale, "relative_difference": difference / max(scale, 1e-12),
         "replication_accuracy": replication.accuracy, "exact_accuracy": accuracy["exact"].accuracy,
@@ -122,7 +126,7 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
                        finetune_layers: int = 2, finetune_epochs: int = 20, finetune_seconds: float = 30.0,
                        finetune_lr: float = 1e-4,
                        batch_size: int = 32, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
-                       C: float = 1.0, seed: int = 0) -> dict:
+                       C: float = 1.0, seed: int = 0, same_within: float = 0.01) -> dict:
     """The network as the classifier: a new last layer on frozen features, fine-tuning deeper layers, the SVM."""
     classes = len(scene15.classes)
     start = time.perf_counter()
@@ -136,6 +140,7 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
     tuned = fine_tune_tail(transfer_net, scene15, part, finetune_layers, tune_config, device, 0, workers, amp)
     run = tuned["run"]
     return {
+        "same_within": same_within,
         "network": transfer_net.describe(), "svm_accuracy": svm_full.accuracy, "svm_seconds": svm_seconds,
         "head_accuracy": head.test_accuracy, "head_train_accuracy": head.train_accuracy, "head_seconds": head.seconds,
         "head_epochs": head.epochs_run, "finetune_accuracy": run.test_accuracy,
@@ -237,7 +242,7 @@ def _pca_figure(points: list[dict], full: dict) -> Figure:
 
 @experiment
 def pca(scene_features: dict, dims: tuple = (8, 16, 32, 64, 128, 256, 512), C: float = 1.0, seed: int = 0,
-        tolerance: float = 0.01) -> dict:
+        tolerance: float = 0.01, gain_above: float = 0.005) -> dict:
     """PCA (fitted on train) to several dimensions before the SVM: accuracy and time against no PCA."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     points = [p._asdict() for p in pca_sweep(train_x, train_y, test_x, test_y, [int(d) for d in dims], C=C,
@@ -249,6 +254,7 @@ def pca(scene_features: dict, dims: tuple = (8, 16, 32, 64, 128, 256, 512), C: f
     close = [p for p in points if p["accuracy"] >= full["accuracy"] - tolerance]
     best = max(points, key=lambda p: p["accuracy"]) if points else full
     return {
+        "gain_above": gain_above,
         "network": scene_features["network"], "points": points, "full": full, "tolerance": tolerance,
         "smallest_close": close[0] if close else None, "best": best, "best_accuracy": best["accuracy"],
         "figure": _pca_figure(points, full),

@@ -148,7 +148,7 @@ def per_class(scene_features: dict, C: float = 1.0, seed: int = 0, pairs: int = 
 @experiment
 def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
                          batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
-                         C: float = 1.0, seed: int = 0) -> dict:
+                         C: float = 1.0, seed: int = 0, large_gain: float = 0.2, above_chance: float = 0.05) -> dict:
     """The same pipeline on the same images with the architecture's random (untrained) weights."""
     part = subset(scene15, device, per_class_on_cpu, seed)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
@@ -162,6 +162,7 @@ def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_f
     pretrained = svm(*penultimate(scene_features, part), C=C, seed=seed)
     majority = np.bincount(test_y).max() / len(test_y)
     return {
+        "large_gain": large_gain, "above_chance": above_chance,
         "network": scene_features["network"], "random_network": transfer_random_net.describe(),
         "pretrained": pretrained.accuracy, "random": random.accuracy,
         "difference": pretrained.accuracy - random.accuracy, "chance": 1 / len(scene15.classes),
@@ -195,7 +196,7 @@ def _parameters(module: nn.Module) -> int:
 def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
                  epochs: int = 30, max_seconds: float = 30.0, lr: float = 3e-4, batch_size: int = 32,
                  per_class_on_cpu: int = 5, amp: bool = True, workers: int = -1, C: float = 1.0,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, overfit_gap: float = 0.15, near_chance: float = 0.1) -> dict:
     """A bounded run training the same architecture from random weights on 15 Scene, against the features."""
     classes = len(scene15.classes)
     part = subset(scene15, device, per_class_on_cpu, seed)
@@ -211,6 +212,7 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
     parameters = _parameters(factory(classes))
     full_train = len(scene15.train.paths)
     return {
+        "overfit_gap": overfit_gap, "near_chance": near_chance,
         "network": transfer_random_net.describe(), "parameters": parameters,
         "parameters_imagenet": _parameters(transfer_random_net.module), "train_images": full_train,
         "parameters_per_image": parameters / full_train, "accuracy": run.test_accuracy,
