@@ -12,8 +12,8 @@ from PIL import Image
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
 from experiments.ch2_common import (
-    FONT, WIDTH, Batch, Panel, Prediction, class_index, clip, image_grid, magnified, pixels_to_batch, predict, prepare,
-    resize_normalize, same_network, short_name, to_pixels, to_uint8, visible_gain,
+    WIDTH, Batch, Panel, Prediction, class_index, clip, image_grid, magnified, pixels_to_batch, predict, prepare,
+    resize_normalize, same_network, short_name, small_type, to_pixels, to_uint8, visible_gain,
 )
 from experiments.methods.attacks import AttackResult, fgsm, naive_targeted, perturbation_sizes, pgd
 from reportgen import experiment
@@ -153,9 +153,7 @@ def _survival_plot(rows: list[dict], transfer: float) -> Figure:
     ax.bar(labels[:-1], [r["clean_kept"] for r in rows], fill=False, edgecolor="black", width=0.5,
            label="clean images whose prediction is unchanged")
     ax.set(ylim=(0, 1.05), ylabel="share")
-    ax.legend(fontsize=FONT, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
-    ax.tick_params(labelsize=FONT)
-    ax.yaxis.label.set_size(FONT)
+    small_type(ax, "above")
     return fig
 
 
@@ -241,10 +239,7 @@ def _comparison_plot(rows: list[dict], eps_levels: tuple, naive: list[float], ta
     ax.set_xticks(list(eps_levels), [f"{e:g}" for e in eps_levels])
     ax.minorticks_off()
     ax.set(xlabel="ε: L∞ budget (levels of 255)", ylabel="success rate", ylim=(-0.03, 1.03))
-    ax.legend(fontsize=FONT, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.tick_params(labelsize=FONT)
-    ax.xaxis.label.set_size(FONT)
-    ax.yaxis.label.set_size(FONT)
+    small_type(ax, "right")
     return fig
 
 

@@ -10,8 +10,8 @@ from matplotlib.figure import Figure
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
 from experiments.ch2_common import (
-    FONT, WIDTH, Panel, clip, image_grid, known_or_predicted, magnified, predict, prepare, same_network, short_name,
-    to_pixels, to_uint8, visible_gain,
+    WIDTH, Panel, clip, image_grid, known_or_predicted, magnified, predict, prepare, same_network, short_name,
+    small_type, to_pixels, to_uint8, visible_gain,
 )
 from experiments.methods.classvis import ClassVisConfig, ClassVisResult, class_visualization, random_init
 from experiments.methods.transforms import normalize_bounds
@@ -57,10 +57,7 @@ def _probability_plot(steps: tuple, probs: np.ndarray, names: list[str]) -> Figu
     for p, name in zip(probs, names):
         ax.plot(steps, p, label=clip(name, 16))
     ax.set(xlabel="step", ylabel="probability of the target", ylim=(-0.02, 1.02))
-    ax.legend(fontsize=FONT, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.tick_params(labelsize=FONT)
-    ax.xaxis.label.set_size(FONT)
-    ax.yaxis.label.set_size(FONT)
+    small_type(ax, "right")
     return fig
 
 

@@ -151,6 +151,17 @@ def image_grid(panels: Sequence[Panel], columns: int, column_titles: Sequence[st
     return fig
 
 
+def small_type(ax, legend: str = "right") -> None:
+    """The report's small type on a plot, with its legend at the right of the axes or above them."""
+    if legend == "right":
+        ax.legend(fontsize=FONT, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    else:
+        ax.legend(fontsize=FONT, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+    ax.tick_params(labelsize=FONT)
+    ax.xaxis.label.set_size(FONT)
+    ax.yaxis.label.set_size(FONT)
+
+
 def clip(text: str, length: int = 18) -> str:
     """Shorten a label so that it fits above a grid panel."""
     return text if len(text) <= length else text[: length - 1] + "…"

@@ -9,8 +9,8 @@ from matplotlib.patches import Rectangle
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
 from experiments.ch2_common import (
-    FONT, WIDTH, Panel, Prediction, clip, image_grid, known_or_predicted, overlay, pixels_to_batch, predict, prepare,
-    same_network, scaled_map, short_name, to_pixels,
+    WIDTH, Panel, Prediction, clip, image_grid, known_or_predicted, overlay, pixels_to_batch, predict, prepare,
+    same_network, scaled_map, short_name, small_type, to_pixels,
 )
 from experiments.methods.saliency import (
     localize, map_agreement, mass_concentration, randomize_weights, rank_correlation, saliency, smoothgrad,
@@ -93,10 +93,7 @@ def _correlation_plot(random: np.ndarray, noise: np.ndarray, levels: float) -> F
     ax.plot(index, random, "s", label="randomized weights")
     ax.axhline(0.0, color="grey", lw=0.6)
     ax.set(xlabel="image", ylabel="rank correlation with\nthe trained map", ylim=(-0.2, 1.0))
-    ax.legend(fontsize=FONT, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
-    ax.tick_params(labelsize=FONT)
-    ax.xaxis.label.set_size(FONT)
-    ax.yaxis.label.set_size(FONT)
+    small_type(ax, "above")
     return fig
 
 
