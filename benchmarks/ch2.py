@@ -96,7 +96,8 @@ def attack_shapes(net, device: torch.device, val: Path, target: int = 6) -> None
 
 def saliency_batch(net, device: torch.device, val: Path) -> None:
     x, y = _validation(net, device, val)
-    saliency(net.module, x, y), saliency(net.module, x[:1], y[:1])  # warm-up of both shapes, untimed
+    for i in (slice(None), slice(0, 1)):  # both batch shapes once, untimed
+        saliency(net.module, x[i], y[i])
     batched_s, _ = timed(lambda: saliency(net.module, x, y), device)
     loop_s, _ = timed(lambda: [saliency(net.module, x[i:i + 1], y[i:i + 1]) for i in range(len(x))], device)
     print(f"saliency, {len(x)} images")

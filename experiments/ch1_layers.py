@@ -174,9 +174,11 @@ def svm_c(scene_features: dict, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     cs = [float(c) for c in cs]
     best, cv = choose_c(train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
-    fits = Parallel(n_jobs=jobs)(delayed(svm)(train_x, train_y, test_x, test_y, C=c, seed=seed) for c in [*cs, 1.0])
-    test = [f.accuracy for f in fits[:-1]]
-    chosen, baseline = test[cs.index(best)], fits[-1].accuracy
+    fitted = list(dict.fromkeys([*cs, 1.0]))  # the practical's C = 1 is the baseline, fitted once
+    fits = Parallel(n_jobs=jobs)(delayed(svm)(train_x, train_y, test_x, test_y, C=c, seed=seed) for c in fitted)
+    accuracy = {c: f.accuracy for c, f in zip(fitted, fits)}
+    test = [accuracy[c] for c in cs]
+    chosen, baseline = accuracy[best], accuracy[1.0]
     stderr = float(np.sqrt(baseline * (1 - baseline) / len(test_y)))  # binomial standard error of an accuracy
     return {
         "network": scene_features["network"], "cs": cs, "cv_accuracy": [float(v) for v in cv], "test_curve": test,

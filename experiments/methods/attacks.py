@@ -74,9 +74,10 @@ def naive_targeted(
     targets = as_targets(target, x.shape[0], x.device)
     steps = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    every = torch.arange(x.shape[0], device=x.device)
     fixed = x.device.type == "cuda" if fixed_shape is None else fixed_shape
     for _ in range(max_steps):
-        rows = torch.arange(x.shape[0], device=x.device) if fixed else active.nonzero().squeeze(1)
+        rows = every if fixed else every[active]
         if rows.numel() == 0:
             break
         reached, moved = _naive_step(model, x[rows], targets[rows], step, lo, hi)
