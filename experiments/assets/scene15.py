@@ -216,7 +216,10 @@ def scene15_assets(config: Scene15Config) -> list[Asset]:
 def _fetch_into(url: str, root: Path, progress: bool) -> None:
     """Download the zip, extract it in a temp folder beside `root`, and move the dataset folder into place."""
     with tempfile.TemporaryDirectory(prefix=f".{root.name}.", dir=root.parent) as tmp:
-        archive = download(url, Path(tmp) / "15ScenesData.zip", None, progress, name=ASSET_NAME)
+        try:
+            archive = download(url, Path(tmp) / "15ScenesData.zip", None, progress, name=ASSET_NAME)
+        except AssetError as error:  # name where the dataset goes, not the temporary folder it was fetched into
+            raise AssetError([Asset(ASSET_NAME, str(root), url, a.problem) for a in error.assets]) from error
         try:
             with zipfile.ZipFile(archive) as zipped:
                 zipped.extractall(Path(tmp) / "unpacked")

@@ -201,6 +201,15 @@ def test_assets_and_ensure_from_a_zip(tmp_path):
     assert [p.name for p in (tmp_path / "cache").iterdir()] == ["15SceneData"]  # no temp folder left
 
 
+def test_a_failed_download_names_where_the_dataset_goes_not_the_temporary_folder(tmp_path):
+    config = Scene15Config(root=str(tmp_path / "cache" / "15SceneData"))
+    bad_url = (tmp_path / "absent.zip").as_uri()
+    with pytest.raises(AssetError) as info:
+        ensure_scene15(config, offline=False, urls=(bad_url,), progress=False)
+    assert f"put it at {config.root}" in str(info.value) and "download failed" in str(info.value)
+    assert not (tmp_path / "cache").exists() or list((tmp_path / "cache").iterdir()) == []
+
+
 def test_ensure_never_overwrites_a_broken_folder(tmp_path):
     root = tmp_path / "data"
     (root / "train").mkdir(parents=True)
