@@ -104,7 +104,7 @@ def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet,
     rows = _val_rows(transfer_net, val_probs, imagenet_val.labels)
     return {
         "sure_above": sure_above,
-        "network": transfer_net.describe(), "source": images.source,
+        "network": transfer_net.describe(), "source": images.source, "classes": int(probs.shape[1]),
         "images": [{"name": t, "labelled": bool(y >= 0), "top5": top}
                    for t, y, top in zip(titles, images.labels, tops)],
         "figure": top5_figure(images.images, titles, tops, images.labels),
