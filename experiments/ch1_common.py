@@ -2,22 +2,25 @@
 memory, and an exact batch-norm fold that speeds up inference."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import time
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader
 
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15
 from experiments.methods.classify import SvmResult, svm_evaluate
 from experiments.methods.features import ImageFiles, Preprocess, extract
-from experiments.methods.training import TrainConfig, fine_tune, fit
+from experiments.methods.training import InMemory, TrainConfig, fine_tune, fit
 
 
 def loader_workers(workers: int) -> int:
@@ -68,13 +71,28 @@ def subset_info(part: dict) -> dict:
     return {k: part[k] for k in ("per_class", "all", "train_images", "test_images")}
 
 
-def svm(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, C: float = 1.0,
-        seed: int = 0) -> SvmResult:
-    """The practical's classifier (L2-normalized features, LinearSVC(C)); liblinear's convergence warnings
-    are silenced (it runs up to 10,000 iterations)."""
+@contextlib.contextmanager
+def quiet_convergence() -> Iterator[None]:
+    """liblinear's convergence warnings silenced in the block (it runs up to 10,000 iterations). The filter is
+    global: enter the block in the thread that starts any worker threads, not in each of them."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def svm(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, C: float = 1.0,
+        seed: int = 0) -> SvmResult:
+    """The practical's classifier (L2-normalized features, LinearSVC(C)), convergence warnings silenced."""
+    with quiet_convergence():
         return svm_evaluate(train_x, train_y, test_x, test_y, C=C, seed=seed)
+
+
+def svms(runs: list[tuple], seed: int, jobs: int) -> list[SvmResult]:
+    """`svm(train x, train y, test x, test y, C)` for each tuple of `runs`, in up to `jobs` threads (liblinear
+    releases the GIL: no worker processes, no copies of the features)."""
+    with quiet_convergence():
+        return Parallel(n_jobs=jobs, prefer="threads")(delayed(svm_evaluate)(*run[:4], C=run[4], seed=seed)
+                                                       for run in runs)
 
 
 def penultimate(features: dict, part: dict | None = None) -> tuple[np.ndarray, ...]:
@@ -150,21 +168,21 @@ def rgb_preprocess(net: Network) -> Preprocess:
     return Preprocess(net.input_size, net.mean, net.std, 3)
 
 
-class GrayImages(Dataset):
-    """Decoded gray images held as uint8 (N, S, S); items are (the image replicated and normalized, label),
-    exactly what `ImageFiles` with `channels=3` yields, without decoding the files again each epoch."""
+class GrayImages(InMemory):
+    """Decoded gray images held as uint8 (N, S, S); a batch is prepared (on its device) into the image replicated to
+    the channels of `mean` and normalized, exactly what `ImageFiles` with `channels=3` yields, without decoding the
+    files again each epoch."""
 
     def __init__(self, pixels: torch.Tensor, labels: np.ndarray, mean: tuple, std: tuple) -> None:
-        self.pixels, self.labels = pixels, torch.as_tensor(labels, dtype=torch.long)
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+        super().__init__(pixels, labels)
+        self.mean, self.std = tuple(mean), tuple(std)
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        gray = (self.pixels[index].float() / 255.0).unsqueeze(0).expand(3, -1, -1)
-        return (gray - self.mean) / self.std, self.labels[index]
+    def prepare(self, batch: torch.Tensor) -> torch.Tensor:
+        shape = (1, len(self.mean), 1, 1)
+        mean = torch.tensor(self.mean, dtype=torch.float32, device=batch.device).view(shape)
+        std = torch.tensor(self.std, dtype=torch.float32, device=batch.device).view(shape)
+        gray = (batch.float() / 255.0).unsqueeze(1).expand(-1, len(self.mean), -1, -1)
+        return (gray - mean) / std
 
 
 def gray_images(paths: list, labels: np.ndarray, net: Network, workers: int) -> GrayImages:
@@ -238,12 +256,12 @@ def _tail(chain: list, start: int, num_classes: int) -> nn.Module:
 
 
 def _trunk_dataset(net: Network, layer: str, shape: tuple, paths: list, labels: np.ndarray, device: torch.device,
-                   batch_size: int, workers: int, amp: bool) -> TensorDataset:
+                   batch_size: int, workers: int, amp: bool) -> InMemory:
     module = for_inference(net.module, net.input_size, device)
     flat = extract(module, {"x": layer}, ImageFiles(paths, rgb_preprocess(net)), device,
                    inference_batch(batch_size, device), loader_workers(workers), pool=False, amp=amp,
                    channels_last=True)["x"]
-    return TensorDataset(torch.from_numpy(flat).reshape(len(flat), *shape), torch.as_tensor(labels, dtype=torch.long))
+    return InMemory(torch.from_numpy(flat).reshape(len(flat), *shape), labels)
 
 
 def fine_tune_tail(net: Network, scene15: Scene15, part: dict, trainable: int, config: TrainConfig,

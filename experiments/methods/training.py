@@ -18,13 +18,14 @@ from typing import Literal
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training hyper-parameters; ``max_seconds=None`` means no time limit. ``amp`` uses
-    bf16 autocast on CUDA only; ``workers`` are DataLoader worker processes."""
+    """Training hyper-parameters; ``max_seconds=None`` means no time limit. ``amp`` (bf16
+    autocast) and ``channels_last`` (the model and its image batches in NHWC layout) apply on
+    CUDA only; ``workers`` are DataLoader worker processes (unused for an ``InMemory`` set)."""
 
     epochs: int = 5
     lr: float = 1e-3
@@ -36,6 +37,7 @@ class TrainConfig:
     momentum: float = 0.9
     workers: int = 0
     amp: bool = False
+    channels_last: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,64 @@ def _seeded(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
+class InMemory(Dataset):
+    """Items held as tensors: stored inputs ``x`` (N, ...) and labels ``y`` (N,). ``prepare``
+    turns a batch of stored inputs into the model's inputs on whichever device they are (here
+    unchanged; subclasses decode, e.g. uint8 pixels to normalized floats). Training moves the
+    whole set to its device once and takes batches by indexing: no DataLoader, collation or
+    host-to-device copy per batch."""
+
+    def __init__(self, x: torch.Tensor, y: np.ndarray | torch.Tensor) -> None:
+        self.x, self.y = torch.as_tensor(x), torch.as_tensor(y, dtype=torch.long)
+
+    def prepare(self, batch: torch.Tensor) -> torch.Tensor:
+        return batch
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.prepare(self.x[index:index + 1])[0], self.y[index]
+
+    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.prepare(self.x[indices]), self.y[indices]
+
+    def to(self, device: torch.device) -> "InMemory":
+        """This set with its tensors on ``device`` (itself when they already are)."""
+        if self.x.device == device and self.y.device == device:
+            return self
+        moved = copy.copy(self)
+        moved.x, moved.y = self.x.to(device), self.y.to(device)
+        return moved
+
+
+class _Batches:
+    """Batches of an ``InMemory`` set on ``device`` in the order that a shuffling DataLoader with
+    the same seeded generator gives: each epoch makes its draws (a worker seed, the permutation
+    used, and the sampler's empty tail permutation), so a run is the same either way."""
+
+    def __init__(self, data: InMemory, batch_size: int, shuffle: bool, seed: int,
+                 device: torch.device) -> None:
+        self.data, self.batch_size, self.shuffle = data.to(device), batch_size, shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.data)
+        if self.shuffle:
+            torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+            order = torch.randperm(n, generator=self.generator)
+            torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        order = order.to(self.data.x.device)
+        for start in range(0, n, self.batch_size):
+            yield self.data.batch(order[start:start + self.batch_size])
+
+
 def _loader(dataset: Dataset, config: TrainConfig, device: torch.device, shuffle: bool
-            ) -> DataLoader:
+            ) -> DataLoader | _Batches:
+    if isinstance(dataset, InMemory):
+        return _Batches(dataset, config.batch_size, shuffle, config.seed, device)
     generator = torch.Generator().manual_seed(config.seed)
     return DataLoader(dataset, batch_size=config.batch_size, shuffle=shuffle,
                       num_workers=config.workers, pin_memory=device.type == "cuda",
@@ -88,7 +146,17 @@ def _autocast(device: torch.device, config: TrainConfig) -> torch.autocast:
                           enabled=device.type == "cuda" and config.amp)
 
 
-def _train_loop(model: nn.Module, loader: DataLoader, config: TrainConfig,
+def _channels_last(device: torch.device, config: TrainConfig) -> bool:
+    return device.type == "cuda" and config.channels_last
+
+
+def _inputs(x: torch.Tensor, device: torch.device, config: TrainConfig) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 and _channels_last(
+        device, config) else x
+
+
+def _train_loop(model: nn.Module, loader: DataLoader | _Batches, config: TrainConfig,
                 device: torch.device) -> _LoopOutcome:
     """Cross-entropy training of the parameters of ``model`` that require grad; module
     train/eval modes are the caller's. Checks the time budget before every step but the
@@ -103,7 +171,7 @@ def _train_loop(model: nn.Module, loader: DataLoader, config: TrainConfig,
             if steps and limit is not None and time.perf_counter() - start >= limit:
                 stopped = True
                 break
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            x, y = _inputs(x, device, config), y.to(device, non_blocking=True)
             with _autocast(device, config):
                 logits = model(x)
             loss = nn.functional.cross_entropy(logits.float(), y)
@@ -120,25 +188,28 @@ def _train_loop(model: nn.Module, loader: DataLoader, config: TrainConfig,
     return _LoopOutcome(tuple(history), time.perf_counter() - start, stopped)
 
 
-def accuracy(model: nn.Module, loader: DataLoader, device: torch.device,
+def accuracy(model: nn.Module, loader: DataLoader | _Batches, device: torch.device,
              config: TrainConfig) -> float:
     """Fraction of correct argmax predictions of ``model`` (put in eval mode) over ``loader``."""
     model.eval()
     correct, seen = 0, 0
     with torch.inference_mode(), _autocast(device, config):
         for x, y in loader:
-            predictions = model(x.to(device, non_blocking=True)).argmax(1).cpu()
-            correct += int((predictions == y).sum())
+            predictions = model(_inputs(x, device, config)).argmax(1)
+            correct += (predictions == y.to(device)).sum()
             seen += len(y)
-    return correct / max(seen, 1)
+    return int(correct) / max(seen, 1)
 
 
 def fit(model: nn.Module, train_ds: Dataset, test_ds: Dataset, config: TrainConfig,
         device: torch.device | str) -> TrainResult:
     """Train ``model`` IN PLACE (its parameters that require grad, module modes as set by
     the caller) with the shared loop, then evaluate it on train and test in eval mode.
-    ``model`` must already be on ``device``; dataset items are (input, label)."""
+    ``model`` must already be on ``device`` (put in channels-last layout here when that applies);
+    dataset items are (input, label)."""
     device = torch.device(device)
+    if _channels_last(device, config):
+        model.to(memory_format=torch.channels_last)
     with _seeded(config.seed, device):
         outcome = _train_loop(model, _loader(train_ds, config, device, shuffle=True), config,
                               device)
@@ -150,9 +221,8 @@ def fit(model: nn.Module, train_ds: Dataset, test_ds: Dataset, config: TrainConf
         history=outcome.history, stopped_by_time=outcome.stopped_by_time)
 
 
-def _tensors(x: np.ndarray, y: np.ndarray) -> TensorDataset:
-    return TensorDataset(torch.as_tensor(x, dtype=torch.float32),
-                         torch.as_tensor(y, dtype=torch.long))
+def _tensors(x: np.ndarray, y: np.ndarray) -> InMemory:
+    return InMemory(torch.as_tensor(x, dtype=torch.float32), y)
 
 
 def train_linear_head(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from experiments.methods.training import (TrainConfig, fine_tune, fit, prepare_fine_tune,
+from experiments.methods.training import (InMemory, TrainConfig, fine_tune, fit, prepare_fine_tune,
                                           train_from_scratch, train_linear_head)
 from tests.experiments.methods._tiny_ch1 import TinyVGG, blobs, tiny_vgg
 
@@ -86,3 +86,25 @@ def test_train_from_scratch_learns_an_easy_task():
     result = train_from_scratch(TinyVGG, 2, train, test, config, "cpu")
     assert result.epochs_run == 25 and not result.stopped_by_time
     assert result.train_accuracy >= 0.9 and result.test_accuracy >= 0.8
+
+
+def test_in_memory_sets_train_exactly_like_a_data_loader():
+    """Batches taken by indexing follow a DataLoader's seeded order: the same run, step for step."""
+    train, test = _images()
+    config = TrainConfig(epochs=4, lr=1e-2, batch_size=5, max_seconds=None)
+    held = [InMemory(*d.tensors) for d in (train, test)]
+    runs = [train_from_scratch(TinyVGG, 2, *sets, config, "cpu") for sets in ((train, test), held)]
+    assert runs[0].history == runs[1].history and len(runs[0].history) == 4
+    assert runs[0].test_accuracy == runs[1].test_accuracy
+
+
+def test_in_memory_items_and_batches_agree():
+    class Doubled(InMemory):
+        def prepare(self, batch):
+            return batch * 2
+
+    data = Doubled(torch.arange(12.0).reshape(6, 2), np.arange(6) % 2)
+    x, y = data.batch(torch.tensor([4, 1]))
+    assert torch.equal(x, torch.tensor([[16.0, 18.0], [4.0, 6.0]])) and y.tolist() == [0, 1]
+    assert torch.equal(data[4][0], x[0]) and int(data[4][1]) == 0 and len(data) == 6
+    assert data.to(torch.device("cpu")) is data
