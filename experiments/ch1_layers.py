@@ -5,14 +5,14 @@ import time
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15
 from experiments.ch1_common import (
-    extract_one, fine_tune_tail, image_paths, penultimate, rgb_preprocess, subset, subset_info, svm,
+    extract_one, fine_tune_tail, image_paths, penultimate, quiet_convergence, rgb_preprocess, subset, subset_info,
+    svm, svms,
 )
 from experiments.ch2_common import FONT, WIDTH, same_network
 from experiments.methods.classify import choose_c, pca_sweep
@@ -30,13 +30,6 @@ def _axes(ax, xlabel: str, ylabel: str) -> None:
 
 
 # -- 1.Q8 -------------------------------------------------------------------------------------------------------
-
-def _layer_row(features: dict, layer: dict, C: float, seed: int) -> dict:
-    label = layer["label"]
-    result = svm(features["train"][label], features["train_labels"], features["test"][label],
-                 features["test_labels"], C=C, seed=seed)
-    return {**layer, "accuracy": result.accuracy, "fit_seconds": result.fit_seconds}
-
 
 def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
     fig = Figure(figsize=(WIDTH, 3.0))
@@ -58,8 +51,11 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
 def layer_sweep(scene_features: dict, C: float = 1.0, seed: int = 0, jobs: int = -1,
                 same_within: float = 0.005) -> dict:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
-    rows = Parallel(n_jobs=jobs)(delayed(_layer_row)(scene_features, layer, C, seed)
-                                 for layer in scene_features["layers"])
+    train, test = scene_features["train"], scene_features["test"]
+    labels = scene_features["train_labels"], scene_features["test_labels"]
+    layers = scene_features["layers"]
+    fits = svms([(train[x["label"]], labels[0], test[x["label"]], labels[1], C) for x in layers], seed, jobs)
+    rows = [{**layer, "accuracy": fit.accuracy, "fit_seconds": fit.fit_seconds} for layer, fit in zip(layers, fits)]
     best = max(rows, key=lambda r: r["accuracy"])
     by_label = {r["label"]: r for r in rows}
     return {
@@ -173,9 +169,10 @@ def svm_c(scene_features: dict, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
     """C chosen by stratified cross-validation on the training set only, then tested once."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     cs = [float(c) for c in cs]
-    best, cv = choose_c(train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
-    fitted = list(dict.fromkeys([*cs, 1.0]))  # the practical's C = 1 is the baseline, fitted once
-    fits = Parallel(n_jobs=jobs)(delayed(svm)(train_x, train_y, test_x, test_y, C=c, seed=seed) for c in fitted)
+    with quiet_convergence():
+        best, cv = choose_c(train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
+    fitted = sorted(set(cs) | {1.0}, reverse=True)  # the practical's C = 1 is the baseline; slowest first
+    fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], seed, jobs)
     accuracy = {c: f.accuracy for c, f in zip(fitted, fits)}
     test = [accuracy[c] for c in cs]
     chosen, baseline = accuracy[best], accuracy[1.0]

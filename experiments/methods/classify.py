@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import LinearSVC
 
-# Enough iterations for liblinear's dual solver on L2-normalized ~4k-d features up to C=100.
+# An upper bound on liblinear's iterations: enough for its dual solver at C <= 1 on the features tried here.
 DEFAULT_MAX_ITER = 10_000
 
 
@@ -58,8 +59,16 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
 
 
 def linear_svc(C: float = 1.0, seed: int = 0, max_iter: int = DEFAULT_MAX_ITER) -> LinearSVC:
-    """The practical's classifier: ``LinearSVC(C)`` (squared hinge, one-vs-rest)."""
-    return LinearSVC(C=C, dual="auto", max_iter=max_iter, random_state=seed)
+    """The practical's classifier: ``LinearSVC(C)`` (squared hinge, one-vs-rest), solved in the dual up to C = 1
+    and in the primal above.
+
+    Both solvers minimize the same objective. The dual's coordinate descent needs far more passes as C grows
+    or when features are nearly parallel (random-weight networks); Newton's method in the primal does not, but
+    costs more per fit at small C. Measured on 15 Scene: pretrained features, dual 0.4 s / primal 0.7 s at C = 1,
+    2.2 s / 2.3 s at C = 100, the same accuracy; 500 random-weight VGG16 features at C = 100, 30 s (2,893
+    iterations) against 2.9 s (23), the same accuracy.
+    """
+    return LinearSVC(C=C, dual=C <= 1.0, max_iter=max_iter, random_state=seed)
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -100,15 +109,21 @@ def choose_c(train_x: np.ndarray, train_y: np.ndarray, cs: Sequence[float], fold
     """Pick C by stratified k-fold cross-validation on the training set only.
 
     Returns (best C, mean validation accuracy per entry of ``cs``); ties go to the first
-    best entry of ``cs``. L2 normalization is per row, so it cannot leak across folds.
+    best entry of ``cs``. L2 normalization is per row, so it cannot leak across folds. The fits
+    run in ``n_jobs`` threads (liblinear releases the GIL: no worker processes, no copies of
+    the data), the largest C first, as those converge slowest.
     """
     if normalize:
         train_x = l2_normalize(train_x)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    search = GridSearchCV(linear_svc(seed=seed, max_iter=max_iter), {"C": list(cs)}, cv=cv,
-                          n_jobs=n_jobs, refit=False)
-    search.fit(train_x, train_y)
-    means = np.asarray(search.cv_results_["mean_test_score"], dtype=np.float64)
+    order = sorted(range(len(cs)), key=lambda i: -cs[i])
+    grid = [{"C": [cs[i]], "dual": [linear_svc(cs[i]).dual]} for i in order]
+    search = GridSearchCV(linear_svc(seed=seed, max_iter=max_iter), grid, cv=cv, n_jobs=n_jobs,
+                          refit=False)
+    with parallel_config(backend="threading"):
+        search.fit(train_x, train_y)
+    means = np.empty(len(cs), dtype=np.float64)
+    means[order] = search.cv_results_["mean_test_score"]
     return float(cs[int(np.argmax(means))]), means
 
 

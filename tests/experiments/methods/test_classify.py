@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from experiments.methods.classify import (choose_c, confusion_matrix, l2_normalize,
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from experiments.methods.classify import (choose_c, confusion_matrix, l2_normalize, linear_svc,
                                           most_confused, pca_sweep, per_class_accuracy,
                                           svm_evaluate)
 from tests.experiments.methods._tiny_ch1 import blobs
@@ -77,6 +79,25 @@ def test_choose_c_is_deterministic_and_breaks_ties_by_order():
     second = choose_c(x, y, [10.0, 1.0], folds=2, n_jobs=1)
     assert first[0] == second[0] == 10.0  # both perfect: the first listed wins
     np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_choose_c_scores_each_c_as_a_plain_cross_validation_in_the_order_given():
+    """The search runs the largest C first, in threads; the means must still be those of each C, in ``cs``'s order,
+    each with the solver ``linear_svc`` picks for it."""
+    x, y = blobs(12, 3, 6, spread=1.5, seed=2)
+    cs = [0.01, 100.0, 1.0, 0.1]
+    _best, means = choose_c(x, y, cs, folds=3, n_jobs=2)
+    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = [cross_val_score(linear_svc(c), l2_normalize(x), y, cv=cv).mean() for c in cs]
+    np.testing.assert_allclose(means, expected)
+    assert len(set(np.round(expected, 6))) > 1  # the Cs do differ here
+
+
+def test_linear_svc_uses_the_dual_solver_up_to_c_1_and_the_primal_above():
+    assert [linear_svc(c).dual for c in (0.001, 1.0, 10.0, 100.0)] == [True, True, False, False]
+    assert all(linear_svc(c).C == c for c in (0.001, 100.0))
 
 
 def test_pca_sweep_skips_impossible_dims_and_times_each():
