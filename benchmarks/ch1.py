@@ -1,7 +1,7 @@
 """Chapter 1 benchmark: feature extraction against a naive loop, then chapter 1 built cold, in one run.
 
     .venv/bin/python benchmarks/ch1.py [--config configs/offline.toml] [--device auto|cpu|cuda] [--images N]
-                                       [--tuned] [--no-build] [--set key=value ...]
+                                       [--tuned] [--no-build | --build-only] [--set key=value ...]
 
 1. Images per second of `extract` (batched, DataLoader workers, inference mode; on CUDA pinned memory,
    channels-last and mixed precision), with and without the exact batch-norm fold that `scene_features` applies,
@@ -128,6 +128,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=0, help="images for the extraction comparison "
                                                                 "(default: 192 on a CPU, 1,024 on CUDA)")
     parser.add_argument("--no-build", action="store_true", help="only the extraction comparison")
+    parser.add_argument("--build-only", action="store_true", help="only the cold build")
     parser.add_argument("--tuned", action="store_true", help="run with the OpenMP and malloc settings above")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--amp-check", action="store_true", help="the mixed-precision check on any device "
@@ -140,8 +141,9 @@ def main() -> None:
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     device = _device(args.device)
-    extraction(Path(args.config), device, args.images or (1024 if device.type == "cuda" else 192))
-    if device.type == "cuda" or args.amp_check:
+    if not args.build_only:
+        extraction(Path(args.config), device, args.images or (1024 if device.type == "cuda" else 192))
+    if (device.type == "cuda" or args.amp_check) and not args.build_only:
         amp_check(Path(args.config), device)
     if not args.no_build:
         cold_build("chapter 1", args.config, device.type, CHAPTER1, args.overrides,

@@ -31,6 +31,17 @@ def project_copy() -> Iterator[Path]:
         yield copy
 
 
+def _run_live(cmd: list[str], cwd: Path, start: float) -> tuple[int, str]:
+    """Run `cmd`, echoing its progress lines (stderr) with the seconds since `start`, so that a run stopped by a
+    time limit still shows how far it got; returns (exit code, the stderr)."""
+    lines = []
+    with subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as build:
+        for line in build.stderr:
+            lines.append(line)
+            print(f"  {time.perf_counter() - start:6.1f} s | {line.rstrip()}", flush=True)
+    return build.returncode, "".join(lines)
+
+
 def cold_build(label: str, config: str, device: str, patterns: Sequence[str], overrides: Sequence[str],
                target: str, results_to: Path | None = None) -> None:
     """Build the experiments matching `patterns` cold (offline, no PDF); print wall time, peak memory, each part."""
@@ -38,11 +49,11 @@ def cold_build(label: str, config: str, device: str, patterns: Sequence[str], ov
         cmd = [sys.executable, "-m", "reportgen", "build", "--config", config, "--offline", "--device", device,
                "--no-pdf", *[f"--only={p}" for p in patterns], *[f"--set={o}" for o in overrides]]
         start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=copy, capture_output=True, text=True)
+        code, errors = _run_live(cmd, copy, start)
         wall = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        if done.returncode not in (0, 1):
-            sys.exit(f"benchmark: the build failed:\n{done.stderr[-3000:]}")
+        if code not in (0, 1):
+            sys.exit(f"benchmark: the build failed:\n{errors[-3000:]}")
         results = json.loads((copy / "build" / "results.json").read_text(encoding="utf-8"))
         if results_to is not None:
             shutil.copyfile(copy / "build" / "results.json", results_to)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU measurements of issues 4 and 5, as one prepared run on a machine with CUDA (no WeasyPrint needed).
 #
-#   benchmarks/gpu.sh ch2|ch1|env DATA OUT
+#   benchmarks/gpu.sh ch2|ch1|ch1-build|env DATA OUT
 #
 # DATA is a folder laid out like ../shared (data/15SceneData, data/imagenet_val_25.npz, weights/); OUT receives
 # the log and each cold build's results.json. `ch2` needs only the validation images and the weights, `ch1` the
@@ -15,7 +15,8 @@
 # do not survive from one call to the next there, but /tmp does: copy the first part to /tmp in its call, then
 # assemble DATA from /tmp and the second part. With random weights the SVM sweeps of chapter 1 (`svm_c`,
 # `layer_sweep`) converge slowly and are not representative: `ch1` times VGG16's extraction only, and the whole
-# chapter with the offline network's real weights (CH1_RANDOM_BUILD= builds VGG16's chapter too).
+# chapter with the offline network's real weights (CH1_RANDOM_BUILD= builds VGG16's chapter too). `ch1-build` builds
+# chapter 1 cold with both configurations and nothing else (the extraction comparison left out), VGG16 first.
 set -u
 part=$1
 data=$(cd "$2" && pwd)
@@ -53,7 +54,12 @@ print(sys.version.split()[0], \"torch\", torch.__version__, \"torchvision\", tor
             ${CH1_RANDOM_BUILD---no-build} --results "$out/ch1-random.json" ${SETS:-}
         step ch1-offline 300 "$py" benchmarks/ch1.py --device "$device" --config "$PWD/gpu/configs/offline.toml" \
             --results "$out/ch1-offline.json" ${SETS:-} ;;
+    ch1-build)
+        step ch1-random-build 300 "$py" benchmarks/ch1.py --device "$device" --build-only \
+            --config "$PWD/gpu/configs/practical-random.toml" --results "$out/ch1-random.json" ${SETS:-}
+        step ch1-offline-build 300 "$py" benchmarks/ch1.py --device "$device" --build-only \
+            --config "$PWD/gpu/configs/offline.toml" --results "$out/ch1-offline.json" ${SETS:-} ;;
     env) ;;
-    *) echo "unknown part '$part': use ch2, ch1 or env" ;;
+    *) echo "unknown part '$part': use ch2, ch1, ch1-build or env" ;;
     esac
 } 2>&1 | tee "$out/$part.log"
