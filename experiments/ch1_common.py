@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import os
 import time
 import warnings
@@ -93,6 +94,20 @@ def svms(runs: list[tuple], seed: int, jobs: int) -> list[SvmResult]:
     with quiet_convergence():
         return Parallel(n_jobs=jobs, prefer="threads")(delayed(svm_evaluate)(*run[:4], C=run[4], seed=seed)
                                                        for run in runs)
+
+
+def on_part(baseline: dict, features: dict, part: dict | None = None) -> SvmResult:
+    """The practical's SVM on the images of `part`: the `baseline` experiment's own result when the part is every
+    image (or None), else fitted on the part with the baseline's C and seed."""
+    if part is None or part["all"]:
+        return SvmResult(**{f.name: baseline[f.name] for f in dataclasses.fields(SvmResult)})
+    return like(baseline, *penultimate(features, part))
+
+
+def like(baseline: dict, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray
+         ) -> SvmResult:
+    """The practical's SVM with the baseline's C and seed, on other features."""
+    return svm(train_x, train_y, test_x, test_y, C=baseline["C"], seed=baseline["seed"])
 
 
 def penultimate(features: dict, part: dict | None = None) -> tuple[np.ndarray, ...]:

@@ -11,8 +11,8 @@ from matplotlib.ticker import ScalarFormatter
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15
 from experiments.ch1_common import (
-    extract_one, fine_tune_tail, image_paths, penultimate, quiet_convergence, rgb_preprocess, subset, subset_info,
-    svm, svms,
+    extract_one, fine_tune_tail, image_paths, like, on_part, penultimate, quiet_convergence, rgb_preprocess, subset,
+    subset_info, svm, svms,
 )
 from experiments.ch2_common import FONT, WIDTH, same_network
 from experiments.methods.classify import choose_c, pca_sweep
@@ -76,10 +76,9 @@ def _batch(paths: list, preprocess: Preprocess, device: torch.device) -> torch.T
 
 
 @experiment
-def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
+def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict, device: torch.device,
               batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
-              check_images: int = 8, C: float = 1.0, seed: int = 0,
-              same_within: float = 0.005, robust_within: float = 0.03) -> dict:
+              check_images: int = 8, seed: int = 0, same_within: float = 0.005, robust_within: float = 0.03) -> dict:
     """Gray images into an RGB network: replication, conv1 folded exactly (summed), conv1 averaged."""
     net, size = transfer_net, transfer_net.input_size
     exact, conv = fold_first_conv_normalized(net.module, net.mean, net.std)
@@ -97,10 +96,10 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, dev
     for key, model, pre in (("exact", exact, raw_gray), ("averaged", averaged, mean_gray)):
         start = time.perf_counter()
         args = (net.penultimate, pre, device, batch_size, workers, amp)
-        accuracy[key] = svm(extract_one(model, train_paths, *args), train_y, extract_one(model, test_paths, *args),
-                            test_y, C=C, seed=seed)
+        accuracy[key] = like(baseline, extract_one(model, train_paths, *args), train_y,
+                             extract_one(model, test_paths, *args), test_y)
         seconds[key] = time.perf_counter() - start
-    replication = svm(*penultimate(scene_features, part), C=C, seed=seed)
+    replication = on_part(baseline, scene_features, part)
     return {
         "same_within": same_within, "robust_within": robust_within,
         "network": net.describe(), "conv": conv, "check_images": len(rgb), "max_difference": difference,
@@ -117,17 +116,15 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, dev
 # -- 1.Q10 ------------------------------------------------------------------------------------------------------
 
 @experiment
-def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
+def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
+                       device: torch.device,
                        head_epochs: int = 50, head_lr: float = 1e-3, head_batch_size: int = 128,
                        finetune_layers: int = 2, finetune_epochs: int = 20, finetune_seconds: float = 30.0,
                        finetune_lr: float = 1e-4,
                        batch_size: int = 32, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
-                       C: float = 1.0, seed: int = 0, same_within: float = 0.01) -> dict:
+                       seed: int = 0, same_within: float = 0.01) -> dict:
     """The network as the classifier: a new last layer on frozen features, fine-tuning deeper layers, the SVM."""
     classes = len(scene15.classes)
-    start = time.perf_counter()
-    svm_full = svm(*penultimate(scene_features), C=C, seed=seed)
-    svm_seconds = time.perf_counter() - start
     head_config = TrainConfig(epochs=head_epochs, lr=head_lr, batch_size=head_batch_size, max_seconds=None, seed=seed)
     head = train_linear_head(*penultimate(scene_features), classes, head_config, device)
     part = subset(scene15, device, per_class_on_cpu, seed)
@@ -137,14 +134,15 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
     run = tuned["run"]
     return {
         "same_within": same_within,
-        "network": transfer_net.describe(), "svm_accuracy": svm_full.accuracy, "svm_seconds": svm_seconds,
+        "network": transfer_net.describe(), "svm_accuracy": baseline["accuracy"],
+        "svm_seconds": baseline["fit_seconds"],
         "head_accuracy": head.test_accuracy, "head_train_accuracy": head.train_accuracy, "head_seconds": head.seconds,
         "head_epochs": head.epochs_run, "finetune_accuracy": run.test_accuracy,
         "finetune_train_accuracy": run.train_accuracy, "finetune_seconds": tuned["seconds"],
         "finetune_train_seconds": run.seconds, "finetune_epochs": run.epochs_run,
         "finetune_stopped_by_time": run.stopped_by_time, "finetune_trained": tuned["trained"],
         "finetune_cached_trunk": tuned["cached_trunk"], "finetune_layers": finetune_layers,
-        "svm_subset_accuracy": svm(*penultimate(scene_features, part), C=C, seed=seed).accuracy,
+        "svm_subset_accuracy": on_part(baseline, scene_features, part).accuracy,
         "subset": subset_info(part), "extraction_seconds": scene_features["seconds"],
     }
 
@@ -197,8 +195,8 @@ def other_role(transfer_net: Network, compare_net: Network, visualize_net: Netwo
 
 @experiment
 def other_network(transfer_net: Network, compare_net: Network, visualize_net: Network, scene15: Scene15,
-                  scene_features: dict, device: torch.device, batch_size: int = 0, workers: int = -1,
-                  amp: bool = True, per_class_on_cpu: int = 10, C: float = 1.0, seed: int = 0) -> dict:
+                  scene_features: dict, baseline: dict, device: torch.device, batch_size: int = 0, workers: int = -1,
+                  amp: bool = True, per_class_on_cpu: int = 10, seed: int = 0) -> dict:
     """The practical's pipeline with another pretrained network's penultimate features, on the same images."""
     role, other = other_role(transfer_net, compare_net, visualize_net)
     part = subset(scene15, device, per_class_on_cpu, seed)
@@ -207,8 +205,8 @@ def other_network(transfer_net: Network, compare_net: Network, visualize_net: Ne
     start = time.perf_counter()
     train_x, test_x = extract_one(other.module, train_paths, *args), extract_one(other.module, test_paths, *args)
     seconds = time.perf_counter() - start
-    result = svm(train_x, train_y, test_x, test_y, C=C, seed=seed)
-    transfer = svm(*penultimate(scene_features, part), C=C, seed=seed)
+    result = like(baseline, train_x, train_y, test_x, test_y)
+    transfer = on_part(baseline, scene_features, part)
     count = lambda net: sum(p.numel() for p in net.module.parameters())  # noqa: E731
     return {
         "network": other.describe(), "role": role, "transfer_network": transfer_net.describe(),

@@ -8,6 +8,7 @@ per class and split (0: all) and compare with the pretrained features of the ver
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 
 import numpy as np
@@ -18,8 +19,8 @@ from torch import nn
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15, audit
 from experiments.ch1_common import (
-    extract_one, feature_layers, for_inference, gray_images, image_paths, inference_batch, label_of, loader_workers,
-    penultimate, rgb_preprocess, subset, subset_info, svm, with_new_head,
+    extract_one, feature_layers, for_inference, gray_images, image_paths, inference_batch, label_of, like,
+    loader_workers, on_part, penultimate, rgb_preprocess, subset, subset_info, svm, with_new_head,
 )
 from experiments.methods.classify import most_confused
 from experiments.methods.features import ImageFiles, extract
@@ -120,10 +121,18 @@ def _group_accuracy(confusion: np.ndarray, classes: list[str], members: set[str]
 
 
 @experiment
-def per_class(scene_features: dict, C: float = 1.0, seed: int = 0, pairs: int = 6) -> dict:
+def baseline(scene_features: dict, C: float = 1.0, seed: int = 0) -> dict:
+    """The practical's method on every image: LinearSVC(C) on L2-normalized penultimate features, scored on test."""
+    result = svm(*penultimate(scene_features), C=C, seed=seed)
+    return {"network": scene_features["network"], "layer": scene_features["penultimate"], "C": C, "seed": seed,
+            **dataclasses.asdict(result)}
+
+
+@experiment
+def per_class(scene_features: dict, baseline: dict, pairs: int = 6) -> dict:
     """The practical's baseline (LinearSVC on L2-normalized penultimate features): per class and confusions."""
     classes = list(scene_features["classes"])
-    result = svm(*penultimate(scene_features), C=C, seed=seed)
+    result, C = on_part(baseline, scene_features), baseline["C"]
     counts = result.confusion.sum(axis=1)
     rows = [{"class": name, "accuracy": float(acc), "test_images": int(n)}
             for name, acc, n in zip(classes, result.per_class, counts)]
@@ -146,9 +155,10 @@ def per_class(scene_features: dict, C: float = 1.0, seed: int = 0, pairs: int = 
 
 
 @experiment
-def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
-                         batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
-                         C: float = 1.0, seed: int = 0, large_gain: float = 0.2, above_chance: float = 0.05) -> dict:
+def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
+                         device: torch.device, batch_size: int = 0, workers: int = -1, amp: bool = True,
+                         per_class_on_cpu: int = 10, seed: int = 0, large_gain: float = 0.2,
+                         above_chance: float = 0.05) -> dict:
     """The same pipeline on the same images with the architecture's random (untrained) weights."""
     part = subset(scene15, device, per_class_on_cpu, seed)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
@@ -158,8 +168,8 @@ def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_f
     train_x = extract_one(transfer_random_net.module, train_paths, *extract_args)
     test_x = extract_one(transfer_random_net.module, test_paths, *extract_args)
     seconds = time.perf_counter() - start
-    random = svm(train_x, train_y, test_x, test_y, C=C, seed=seed)
-    pretrained = svm(*penultimate(scene_features, part), C=C, seed=seed)
+    random = like(baseline, train_x, train_y, test_x, test_y)
+    pretrained = on_part(baseline, scene_features, part)
     majority = np.bincount(test_y).max() / len(test_y)
     return {
         "large_gain": large_gain, "above_chance": above_chance,
@@ -193,9 +203,9 @@ def _parameters(module: nn.Module) -> int:
 
 
 @experiment
-def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, device: torch.device,
-                 epochs: int = 30, max_seconds: float = 30.0, lr: float = 3e-4, batch_size: int = 32,
-                 per_class_on_cpu: int = 5, amp: bool = True, workers: int = -1, C: float = 1.0,
+def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
+                 device: torch.device, epochs: int = 30, max_seconds: float = 30.0, lr: float = 3e-4,
+                 batch_size: int = 32, per_class_on_cpu: int = 5, amp: bool = True, workers: int = -1,
                  seed: int = 0, overfit_gap: float = 0.15, near_chance: float = 0.1) -> dict:
     """A bounded run training the same architecture from random weights on 15 Scene, against the features."""
     classes = len(scene15.classes)
@@ -219,7 +229,7 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
         "train_accuracy": run.train_accuracy, "epochs_run": run.epochs_run, "epochs": epochs,
         "seconds": run.seconds, "max_seconds": max_seconds, "stopped_by_time": run.stopped_by_time,
         "history": [list(h) for h in run.history], "figure": _history_figure(list(run.history)),
-        "baseline_accuracy": svm(*penultimate(scene_features, part), C=C, seed=seed).accuracy,
-        "baseline_full_accuracy": svm(*penultimate(scene_features), C=C, seed=seed).accuracy,
+        "baseline_accuracy": on_part(baseline, scene_features, part).accuracy,
+        "baseline_full_accuracy": baseline["accuracy"],
         "chance": 1 / classes, "classes": classes, "subset": subset_info(part), "lr": lr, "batch_size": batch_size,
     }

@@ -10,7 +10,7 @@ from torch import nn
 
 from experiments.ch1_common import fold_batchnorm, for_inference, module_chain, split_point
 from experiments.ch1_layers import grayscale, layer_sweep, network_classifier, other_network, pca, svm_c
-from experiments.ch1_transfer import scene_features
+from experiments.ch1_transfer import baseline, scene_features
 from experiments.methods.classify import svm_evaluate
 from reportgen import UserError
 from tests.experiments.test_ch1_transfer import CPU, load_scene, tiny_network, write_scene
@@ -91,7 +91,7 @@ def test_pca_skips_impossible_dimensions_and_reports_the_full_baseline(features)
 
 
 def test_grayscale_exact_fold_matches_replication(net, scene, features) -> None:
-    result = grayscale(net, scene, features, CPU, batch_size=16, workers=0, per_class_on_cpu=0)
+    result = grayscale(net, scene, features, baseline(features), CPU, batch_size=16, workers=0, per_class_on_cpu=0)
     assert result["max_difference"] < 1e-5 * max(result["output_scale"], 1.0)
     assert result["conv"] == "features.0" and result["check_images"] == 8
     assert result["exact_accuracy"] == pytest.approx(result["replication_accuracy"], abs=1 / 45)
@@ -123,7 +123,7 @@ def test_split_point_of_a_pipeline_and_of_a_residual_network(net) -> None:
 
 
 def test_network_classifier_reports_the_three_ways(net, scene, features) -> None:
-    result = network_classifier(net, scene, features, CPU, head_epochs=5, finetune_epochs=2, finetune_seconds=5,
+    result = network_classifier(net, scene, features, baseline(features), CPU, head_epochs=5, finetune_epochs=2, finetune_seconds=5,
                                 batch_size=16, workers=0, per_class_on_cpu=0, finetune_layers=1)
     assert result["finetune_cached_trunk"] and result["finetune_trained"] == ["classifier.0"]
     for key in ("svm_accuracy", "head_accuracy", "finetune_accuracy", "svm_subset_accuracy"):
@@ -135,7 +135,7 @@ def test_network_classifier_reports_the_three_ways(net, scene, features) -> None
 def test_network_classifier_falls_back_to_end_to_end_fine_tuning(scene) -> None:
     residual = residual_network()
     feats = scene_features(residual, scene, CPU, batch_size=16, workers=0)
-    result = network_classifier(residual, scene, feats, CPU, head_epochs=2, finetune_epochs=1, finetune_seconds=5,
+    result = network_classifier(residual, scene, feats, baseline(feats), CPU, head_epochs=2, finetune_epochs=1, finetune_seconds=5,
                                 batch_size=16, workers=0, per_class_on_cpu=1, finetune_layers=1)
     assert not result["finetune_cached_trunk"] and result["finetune_trained"] == ["fc1"]
     assert result["subset"]["train_images"] == 15 and 0 <= result["finetune_accuracy"] <= 1
@@ -143,12 +143,12 @@ def test_network_classifier_falls_back_to_end_to_end_fine_tuning(scene) -> None:
 
 def test_other_network_picks_a_different_role_or_says_why_not(net, scene, features) -> None:
     with pytest.raises(UserError, match="no other network is configured"):
-        other_network(net, net, net, scene, features, CPU)
+        other_network(net, net, net, scene, features, baseline(features), CPU)
     other = tiny_network(seed=5, name="tiny-other")
-    result = other_network(net, net, other, scene, features, CPU, batch_size=16, workers=0, per_class_on_cpu=2)
+    result = other_network(net, net, other, scene, features, baseline(features), CPU, batch_size=16, workers=0, per_class_on_cpu=2)
     assert result["role"] == "visualize" and result["subset"]["train_images"] == 30
     assert 0 <= result["accuracy"] <= 1 and result["dim"] == result["transfer_dim"] == 32
-    assert other_network(net, other, net, scene, features, CPU, workers=0, per_class_on_cpu=2)["role"] == "compare"
+    assert other_network(net, other, net, scene, features, baseline(features), CPU, workers=0, per_class_on_cpu=2)["role"] == "compare"
 
 
 
@@ -173,16 +173,19 @@ def _chapter_results(net, scene, features) -> dict:
         arch = Tiny().eval()
     ours, val = image_set(3, seed=1), image_set(6, labels=[0, 1, 2, 3, 4, 5], seed=2)
     quick = dict(workers=0, per_class_on_cpu=2)
+    base = baseline(features)
     return {
         "architecture_params": architecture_params(arch, 32), "architecture_output": architecture_output(arch, [], 32),
         "predictions": predictions(net, ours, val, CPU), "normalization_effect": normalization_effect(net, val, ours, CPU),
         "eval_mode_effect": eval_mode_effect(net, val, CPU, passes=3), "conv1_maps": conv1_maps(net, ours, CPU),
-        "scene_features": features, "data_audit": data_audit(scene), "per_class": per_class(features),
-        "pretrained_vs_random": pretrained_vs_random(tiny_network(4), scene, features, CPU, **quick),
-        "from_scratch": from_scratch(tiny_network(4), scene, features, CPU, epochs=2, max_seconds=5, **quick),
+        "scene_features": features, "data_audit": data_audit(scene), "per_class": per_class(features, base),
+        "baseline": base,
+        "pretrained_vs_random": pretrained_vs_random(tiny_network(4), scene, features, base, CPU, **quick),
+        "from_scratch": from_scratch(tiny_network(4), scene, features, base, CPU, epochs=2, max_seconds=5, **quick),
         "layer_sweep": layer_sweep(features, jobs=1), "svm_c": svm_c(features, cs=(0.1, 1.0), folds=3, jobs=1),
-        "grayscale": grayscale(net, scene, features, CPU, **quick), "pca": pca(features, dims=(4, 8)),
-        "network_classifier": network_classifier(net, scene, features, CPU, head_epochs=2, finetune_epochs=1, **quick),
+        "grayscale": grayscale(net, scene, features, base, CPU, **quick), "pca": pca(features, dims=(4, 8)),
+        "network_classifier": network_classifier(net, scene, features, base, CPU, head_epochs=2, finetune_epochs=1,
+                                                 **quick),
     }
 
 

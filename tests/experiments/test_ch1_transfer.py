@@ -14,9 +14,11 @@ from torch import nn
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import CLASSES, Scene15, Scene15Config, Split, load_scene15
 from experiments.ch1_common import (
-    GrayImages, feature_layers, gray_images, inference_batch, per_class_indices, subset,
+    GrayImages, feature_layers, gray_images, inference_batch, on_part, per_class_indices, subset,
 )
-from experiments.ch1_transfer import data_audit, from_scratch, per_class, pretrained_vs_random, scene_features
+from experiments.ch1_transfer import (
+    baseline, data_audit, from_scratch, per_class, pretrained_vs_random, scene_features,
+)
 from experiments.methods.classify import svm_evaluate
 from experiments.methods.features import ImageFiles, Preprocess, extract_naive
 
@@ -153,7 +155,7 @@ def test_data_audit_counts_duplicates_and_skips(tmp_path) -> None:
 
 
 def test_per_class_is_the_practicals_svm_with_its_confusions(features) -> None:
-    result = per_class(features)
+    result = per_class(features, baseline(features))
     direct = svm_evaluate(features["train"]["relu6"], features["train_labels"], features["test"]["relu6"],
                           features["test_labels"], C=1.0)
     assert result["accuracy"] == direct.accuracy and 0 <= result["accuracy"] <= 1
@@ -167,9 +169,25 @@ def test_per_class_is_the_practicals_svm_with_its_confusions(features) -> None:
     assert hasattr(result["figure"], "savefig")
 
 
+def test_the_baseline_is_fitted_once_and_reused_only_for_every_image(scene, features) -> None:
+    base = baseline(features, C=0.05)
+    direct = svm_evaluate(features["train"]["relu6"], features["train_labels"], features["test"]["relu6"],
+                          features["test_labels"], C=0.05)
+    assert base["accuracy"] == direct.accuracy and np.array_equal(base["predictions"], direct.predictions)
+    assert per_class(features, base)["C"] == 0.05
+    assert on_part(base, features, subset(scene, CPU, 0, seed=0)).accuracy == base["accuracy"]
+    part = subset(scene, CPU, 2, seed=0)  # a subset is fitted again, with the baseline's C
+    on_subset = svm_evaluate(features["train"]["relu6"][part["train"]], scene.train.labels[part["train"]],
+                             features["test"]["relu6"][part["test"]], scene.test.labels[part["test"]], C=0.05)
+    assert np.array_equal(on_part(base, features, part).predictions, on_subset.predictions)
+    base["accuracy"] = -1.0  # a consumer with every image reads the baseline, never refits it
+    assert from_scratch(tiny_network(3), scene, features, base, CPU, epochs=1, max_seconds=1.0, batch_size=8,
+                        per_class_on_cpu=2, workers=0)["baseline_full_accuracy"] == -1.0
+
+
 def test_pretrained_vs_random_compares_the_same_images(scene, features) -> None:
     random = tiny_network(seed=7)
-    result = pretrained_vs_random(random, scene, features, CPU, batch_size=16, workers=0, per_class_on_cpu=2)
+    result = pretrained_vs_random(random, scene, features, baseline(features), CPU, batch_size=16, workers=0, per_class_on_cpu=2)
     part = subset(scene, CPU, 2, seed=0)
     expected = svm_evaluate(features["train"]["relu6"][part["train"]], scene.train.labels[part["train"]],
                             features["test"]["relu6"][part["test"]], scene.test.labels[part["test"]]).accuracy
@@ -191,7 +209,7 @@ def test_from_scratch_is_bounded_and_leaves_the_network_alone(scene, features) -
     random = tiny_network(seed=3)
     before = {k: v.clone() for k, v in random.module.state_dict().items()}
     start = time.perf_counter()
-    result = from_scratch(random, scene, features, CPU, epochs=50, max_seconds=2.0, batch_size=8,
+    result = from_scratch(random, scene, features, baseline(features), CPU, epochs=50, max_seconds=2.0, batch_size=8,
                           per_class_on_cpu=2, workers=0)
     assert time.perf_counter() - start < 30
     assert result["train_images"] == 90 and result["subset"]["train_images"] == 30
@@ -234,7 +252,7 @@ def test_real_network_on_a_ci_sized_subset(tmp_path) -> None:
     net = real_network()
     scene = real_scene(tmp_path, per_class=5)
     features = scene_features(net, scene, CPU, workers=1)
-    assert per_class(features)["accuracy"] >= 0.6
+    assert per_class(features, baseline(features))["accuracy"] >= 0.6
 
 
 @pytest.mark.slow
@@ -248,9 +266,9 @@ def test_the_practicals_method_on_the_full_data(tmp_path) -> None:
     scene = real_scene(tmp_path)
     assert (len(scene.train.paths), len(scene.test.paths)) == (1500, 2985)
     features = scene_features(net, scene, CPU, workers=1)
-    assert per_class(features)["accuracy"] >= 0.90
+    assert per_class(features, baseline(features))["accuracy"] >= 0.90
     random = load_network(NetworkConfig("timm:tf_efficientnet_lite0", "none", 224, net.mean, net.std), "cpu", True)
-    result = pretrained_vs_random(random, scene, features, CPU, per_class_on_cpu=10, workers=1)
+    result = pretrained_vs_random(random, scene, features, baseline(features), CPU, per_class_on_cpu=10, workers=1)
     assert result["pretrained"] - result["random"] >= 0.3
-    gray = grayscale(net, scene, features, CPU, per_class_on_cpu=2, workers=1)
+    gray = grayscale(net, scene, features, baseline(features), CPU, per_class_on_cpu=2, workers=1)
     assert gray["relative_difference"] < 1e-5 and gray["same_predictions"] == 1.0  # summed fold = replication
