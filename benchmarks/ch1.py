@@ -31,7 +31,7 @@ from cold import cold_build
 ROOT = Path(__file__).resolve().parents[1]
 TUNED = {"OMP_WAIT_POLICY": "PASSIVE", "MALLOC_MMAP_THRESHOLD_": str(2**32), "MALLOC_TRIM_THRESHOLD_": str(2**32)}
 CHAPTER1 = ("architecture_*", "predictions", "normalization_effect", "eval_mode_effect", "conv1_maps", "scene_features",
-            "data_audit", "per_class", "pretrained_vs_random", "from_scratch", "layer_sweep", "grayscale",
+            "data_audit", "baseline", "per_class", "pretrained_vs_random", "from_scratch", "layer_sweep", "grayscale",
             "network_classifier", "svm_c", "other_network", "pca")
 
 
