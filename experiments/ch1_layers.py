@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -167,10 +168,11 @@ def svm_c(scene_features: dict, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
     """C chosen by stratified cross-validation on the training set only, then tested once."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     cs = [float(c) for c in cs]
-    with quiet_convergence():
-        best, cv = choose_c(train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
     fitted = sorted(set(cs) | {1.0}, reverse=True)  # the practical's C = 1 is the baseline; slowest first
-    fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], seed, jobs)
+    with quiet_convergence(), ThreadPoolExecutor(1) as search:  # the test curve is fitted during the search
+        chosen_c = search.submit(choose_c, train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
+        fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], seed, jobs)
+        best, cv = chosen_c.result()
     accuracy = {c: f.accuracy for c, f in zip(fitted, fits)}
     test = [accuracy[c] for c in cs]
     chosen, baseline = accuracy[best], accuracy[1.0]
