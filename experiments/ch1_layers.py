@@ -118,11 +118,10 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, bas
 
 @experiment
 def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
-                       device: torch.device,
-                       head_epochs: int = 50, head_lr: float = 1e-3, head_batch_size: int = 128,
+                       device: torch.device, head_epochs: int = 50, head_lr: float = 1e-3, head_batch_size: int = 128,
                        finetune_layers: int = 2, finetune_epochs: int = 20, finetune_seconds: float = 30.0,
-                       finetune_lr: float = 1e-4,
-                       batch_size: int = 32, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
+                       finetune_lr: float = 1e-4, batch_size: int = 32, workers: int = -1, amp: bool = True,
+                       channels_last: bool = True, per_class_on_cpu: int = 10,
                        seed: int = 0, same_within: float = 0.01) -> dict:
     """The network as the classifier: a new last layer on frozen features, fine-tuning deeper layers, the SVM."""
     classes = len(scene15.classes)
@@ -130,7 +129,7 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
     head = train_linear_head(*penultimate(scene_features), classes, head_config, device)
     part = subset(scene15, device, per_class_on_cpu, seed)
     tune_config = TrainConfig(epochs=finetune_epochs, lr=finetune_lr, batch_size=batch_size,
-                              max_seconds=finetune_seconds, seed=seed, amp=amp)
+                              max_seconds=finetune_seconds, seed=seed, amp=amp, channels_last=channels_last)
     tuned = fine_tune_tail(transfer_net, scene15, part, finetune_layers, tune_config, device, 0, workers, amp)
     run = tuned["run"]
     return {

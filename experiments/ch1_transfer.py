@@ -205,15 +205,16 @@ def _parameters(module: nn.Module) -> int:
 @experiment
 def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
                  device: torch.device, epochs: int = 30, max_seconds: float = 30.0, lr: float = 3e-4,
-                 batch_size: int = 32, per_class_on_cpu: int = 5, amp: bool = True, workers: int = -1,
-                 seed: int = 0, overfit_gap: float = 0.15, near_chance: float = 0.1) -> dict:
+                 batch_size: int = 32, per_class_on_cpu: int = 5, amp: bool = True, channels_last: bool = True,
+                 workers: int = -1, seed: int = 0, overfit_gap: float = 0.15, near_chance: float = 0.1) -> dict:
     """A bounded run training the same architecture from random weights on 15 Scene, against the features."""
     classes = len(scene15.classes)
     part = subset(scene15, device, per_class_on_cpu, seed)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
     train_ds = gray_images(train_paths, train_y, transfer_random_net, workers)
     test_ds = gray_images(test_paths, test_y, transfer_random_net, workers)
-    config = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, max_seconds=max_seconds, seed=seed, amp=amp)
+    config = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, max_seconds=max_seconds, seed=seed, amp=amp,
+                         channels_last=channels_last)
 
     def factory(num_classes: int) -> nn.Module:
         return with_new_head(copy.deepcopy(transfer_random_net.module), transfer_random_net.classifier, num_classes)

@@ -9,7 +9,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from reportgen import cache, config, report, store
 from reportgen.assets import AssetError
@@ -108,11 +108,13 @@ def prepare(project: Project, options: Options, settings: config.Settings) -> tu
 
 def _run(project: Project, options: Options, settings: config.Settings, say) -> tuple[dict[str, Outcome], list[str]]:
     planned, context = prepare(project, options, settings)
-    blocked = _preflight(planned, context, options)
     cache_ = cache.Cache(project.build / "cache")
     cache_.sweep()
+    forced = Selection((), options.force).forced
+    only = with_upstream(planned, options.only, lambda n: cache_.has(n, planned[n].key) and not forced(n))
+    blocked = _preflight(planned, context, options, only)
     runner = Runner(planned, context, cache_, project.build / "logs", say)
-    outcomes = runner.run(Selection(options.only, options.force), blocked)
+    outcomes = runner.run(Selection(only, options.force), blocked)
     sources = {str(project.root / path) for p in planned.values() for path in p.parts["sources"]}
     return outcomes, sorted(set(watched_paths(planned)) | sources)  # project modules outside the package too
 
@@ -124,6 +126,22 @@ def check_assets(planned: dict[str, Planned]) -> dict[str, list]:
         if p.node.meta.assets:
             found[name] = list(p.node.meta.assets(**p.params))
     return found
+
+
+def with_upstream(planned: dict[str, Planned], only: tuple[str, ...], cached: Callable[[str], bool]
+                  ) -> tuple[str, ...]:
+    """`only` and the names of the experiments that the selected ones rest on, directly or through others, and
+    that are not `cached`: as with make, selecting a result builds what it needs (nothing more when `only` is
+    empty, which selects everything)."""
+    selection = Selection(only)
+    todo = [n for n, p in planned.items() if p.node.is_experiment and selection.selected(n)] if only else []
+    chosen = set(todo)
+    while todo:
+        for dep in planned[todo.pop()].node.inputs:
+            if dep in planned and planned[dep].node.is_experiment and dep not in chosen and not cached(dep):
+                chosen.add(dep)
+                todo.append(dep)
+    return tuple(only) + tuple(sorted(n for n in chosen if not selection.selected(n)))
 
 
 def _needed(planned: dict[str, Planned], only: tuple[str, ...]) -> set[str]:
@@ -139,12 +157,13 @@ def _needed(planned: dict[str, Planned], only: tuple[str, ...]) -> set[str]:
     return needed
 
 
-def _preflight(planned: dict[str, Planned], context: Context, options: Options) -> dict[str, str]:
-    """Offline, every missing file that the selected experiments need is reported at once, before anything runs
-    (or, with --keep-going, blocks only the resources that need it)."""
+def _preflight(planned: dict[str, Planned], context: Context, options: Options, only: tuple[str, ...]
+               ) -> dict[str, str]:
+    """Offline, every missing file that the experiments selected by `only` need is reported at once, before
+    anything runs (or, with --keep-going, blocks only the resources that need it)."""
     if not context.offline:
         return {}
-    needed = _needed(planned, options.only)
+    needed = _needed(planned, only)
     missing = {name: [a for a in assets if not a.ok] for name, assets in check_assets(planned).items()
                if name in needed}
     missing = {name: assets for name, assets in missing.items() if assets}

@@ -18,7 +18,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="run what is stale, then write build/report.html, report.pdf, results.json")
     _common(b)
-    b.add_argument("--only", action="append", default=[], metavar="PATTERN", help="run only experiments matching this glob")
+    b.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                   help="run only experiments matching this glob (and what they need that is not cached)")
     b.add_argument("--force", action="append", default=[], metavar="PATTERN", help="rerun matching experiments even if cached")
     b.add_argument("--keep-going", action="store_true", help="offline with missing files: build what does not need them")
     b.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the HTML only")

@@ -84,6 +84,14 @@ def test_force_reruns_a_cached_experiment(tiny) -> None:
     assert run.ran == {"picture"} and run.cached == {"numbers", "ramp", "curve"}
 
 
+def test_only_builds_what_the_selection_rests_on_unless_it_is_cached(tiny) -> None:
+    run = tiny.build(only=("curve",))  # curve reads numbers and ramp
+    assert run.ran == {"curve", "numbers", "ramp"} and tiny.statuses()["picture"] == "skipped"
+    tiny.edit(tiny.module("basic"), "n: int = 4", "n: int = 5")
+    assert tiny.build(only=("curve",)).ran == {"curve", "numbers"}  # ramp is in the cache
+    assert tiny.build(only=("numbers",)).ran == set()  # nothing upstream of numbers, and it is cached
+
+
 def test_only_runs_the_selection_and_skips_what_is_not_cached(tiny) -> None:
     run = tiny.build(only=("ramp",))
     assert run.ran == {"ramp"}
