@@ -101,7 +101,8 @@ def extraction(config: Path, device, count: int) -> None:
 def amp_check(config: Path, device) -> None:
     """On CUDA: the practical's SVM on features extracted with and without mixed precision (every image)."""
     from experiments.ch1_common import (feature_layers, for_inference, inference_batch, label_of, loader_workers,
-                                        rgb_preprocess, svm)
+                                        rgb_preprocess)
+    from experiments.ch1_svm import svm
     from experiments.methods.features import ImageFiles, extract
 
     net, scene = _load(config, device)

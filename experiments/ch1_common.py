@@ -1,25 +1,18 @@
-"""Shared by the chapter-1 experiments: feature layers, per-class subsets, the practical's SVM, images held in
-memory, and an exact batch-norm fold that speeds up inference."""
+"""Shared by the chapter-1 experiments: feature layers, per-class subsets, images held in memory, an exact batch-norm
+fold that speeds up inference, and fine-tuning the network's tail (the practical's SVM is in ch1_svm)."""
 from __future__ import annotations
 
-import contextlib
 import copy
-import dataclasses
 import os
 import time
-import warnings
-from collections.abc import Iterator
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
-from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 from torch.utils.data import DataLoader
 
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15
-from experiments.methods.classify import SvmResult, svm_evaluate
 from experiments.methods.features import ImageFiles, Preprocess, extract
 from experiments.methods.training import InMemory, TrainConfig, fine_tune, fit
 
@@ -70,53 +63,6 @@ def subset(scene15: Scene15, device: torch.device, per_class_on_cpu: int, seed: 
 def subset_info(part: dict) -> dict:
     """What the report says about a subset (no index arrays)."""
     return {k: part[k] for k in ("per_class", "all", "train_images", "test_images")}
-
-
-@contextlib.contextmanager
-def quiet_convergence() -> Iterator[None]:
-    """liblinear's convergence warnings silenced in the block (it runs up to 10,000 iterations). The filter is
-    global: enter the block in the thread that starts any worker threads, not in each of them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
-
-
-def svm(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, C: float = 1.0,
-        seed: int = 0) -> SvmResult:
-    """The practical's classifier (L2-normalized features, LinearSVC(C)), convergence warnings silenced."""
-    with quiet_convergence():
-        return svm_evaluate(train_x, train_y, test_x, test_y, C=C, seed=seed)
-
-
-def svms(runs: list[tuple], seed: int, jobs: int) -> list[SvmResult]:
-    """`svm(train x, train y, test x, test y, C)` for each tuple of `runs`, in up to `jobs` threads (liblinear
-    releases the GIL: no worker processes, no copies of the features)."""
-    with quiet_convergence():
-        return Parallel(n_jobs=jobs, prefer="threads")(delayed(svm_evaluate)(*run[:4], C=run[4], seed=seed)
-                                                       for run in runs)
-
-
-def on_part(baseline: dict, features: dict, part: dict | None = None) -> SvmResult:
-    """The practical's SVM on the images of `part`: the `baseline` experiment's own result when the part is every
-    image (or None), else fitted on the part with the baseline's C and seed."""
-    if part is None or part["all"]:
-        return SvmResult(**{f.name: baseline[f.name] for f in dataclasses.fields(SvmResult)})
-    return like(baseline, *penultimate(features, part))
-
-
-def like(baseline: dict, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray
-         ) -> SvmResult:
-    """The practical's SVM with the baseline's C and seed, on other features."""
-    return svm(train_x, train_y, test_x, test_y, C=baseline["C"], seed=baseline["seed"])
-
-
-def penultimate(features: dict, part: dict | None = None) -> tuple[np.ndarray, ...]:
-    """(train x, train y, test x, test y) of `scene_features`' penultimate layer, restricted to `part`."""
-    label = features["penultimate"]
-    arrays = (features["train"][label], features["train_labels"], features["test"][label], features["test_labels"])
-    if part is None:
-        return arrays
-    return arrays[0][part["train"]], arrays[1][part["train"]], arrays[2][part["test"]], arrays[3][part["test"]]
 
 
 def image_paths(scene15: Scene15, part: dict) -> tuple[list, np.ndarray, list, np.ndarray]:

@@ -11,10 +11,8 @@ from matplotlib.ticker import ScalarFormatter
 
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15
-from experiments.ch1_common import (
-    extract_one, fine_tune_tail, image_paths, like, on_part, penultimate, quiet_convergence, rgb_preprocess, subset,
-    subset_info, svm, svms,
-)
+from experiments.ch1_common import extract_one, fine_tune_tail, image_paths, rgb_preprocess, subset, subset_info
+from experiments.ch1_svm import like, on_part, penultimate, quiet_convergence, svm, svms
 from experiments.ch2_common import FONT, WIDTH, same_network
 from experiments.methods.classify import choose_c, pca_sweep
 from experiments.methods.features import ImageFiles, Preprocess

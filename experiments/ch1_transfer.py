@@ -19,9 +19,10 @@ from torch import nn
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15, audit
 from experiments.ch1_common import (
-    extract_one, feature_layers, for_inference, gray_images, image_paths, inference_batch, label_of, like,
-    loader_workers, on_part, penultimate, rgb_preprocess, subset, subset_info, svm, with_new_head,
+    extract_one, feature_layers, for_inference, gray_images, image_paths, inference_batch, label_of, loader_workers,
+    rgb_preprocess, subset, subset_info, with_new_head,
 )
+from experiments.ch1_svm import like, on_part, penultimate, svm
 from experiments.methods.classify import most_confused
 from experiments.methods.features import ImageFiles, extract
 from experiments.methods.training import TrainConfig, train_from_scratch

@@ -14,8 +14,9 @@ from torch import nn
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import CLASSES, Scene15, Scene15Config, Split, load_scene15
 from experiments.ch1_common import (
-    GrayImages, feature_layers, gray_images, inference_batch, on_part, per_class_indices, subset,
+    GrayImages, feature_layers, gray_images, inference_batch, per_class_indices, subset,
 )
+from experiments.ch1_svm import on_part
 from experiments.ch1_transfer import (
     baseline, data_audit, from_scratch, per_class, pretrained_vs_random, scene_features,
 )
