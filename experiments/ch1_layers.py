@@ -47,14 +47,17 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
 
 
 @experiment
-def layer_sweep(scene_features: dict, C: float = 1.0, seed: int = 0, jobs: int = -1,
-                same_within: float = 0.005) -> dict:
+def layer_sweep(scene_features: dict, baseline: dict, jobs: int = -1, same_within: float = 0.005) -> dict:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
     train, test = scene_features["train"], scene_features["test"]
     labels = scene_features["train_labels"], scene_features["test_labels"]
-    layers = scene_features["layers"]
-    fits = svms([(train[x["label"]], labels[0], test[x["label"]], labels[1], C) for x in layers], seed, jobs)
-    rows = [{**layer, "accuracy": fit.accuracy, "fit_seconds": fit.fit_seconds} for layer, fit in zip(layers, fits)]
+    others = [x for x in scene_features["layers"] if x["label"] != scene_features["penultimate"]]
+    fits = svms([(train[x["label"]], labels[0], test[x["label"]], labels[1], baseline["C"]) for x in others],
+                baseline["seed"], jobs)
+    done = {x["label"]: fit for x, fit in zip(others, fits)}
+    done[scene_features["penultimate"]] = on_part(baseline, scene_features)  # the baseline's own fit
+    rows = [{**x, "accuracy": done[x["label"]].accuracy, "fit_seconds": done[x["label"]].fit_seconds}
+            for x in scene_features["layers"]]
     best = max(rows, key=lambda r: r["accuracy"])
     by_label = {r["label"]: r for r in rows}
     return {
@@ -160,24 +163,25 @@ def _c_figure(cs: list, cv: np.ndarray, test: list, best: float) -> Figure:
 
 
 @experiment
-def svm_c(scene_features: dict, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), folds: int = 5, seed: int = 0,
-          jobs: int = -1) -> dict:
+def svm_c(scene_features: dict, baseline: dict, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), folds: int = 5,
+          seed: int = 0, jobs: int = -1) -> dict:
     """C chosen by stratified cross-validation on the training set only, then tested once."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
-    cs = [float(c) for c in cs]
-    fitted = sorted(set(cs) | {1.0}, reverse=True)  # the practical's C = 1 is the baseline; slowest first
+    cs, base_c = [float(c) for c in cs], float(baseline["C"])
+    fitted = sorted(set(cs) - {base_c}, reverse=True)  # the baseline's C is already fitted; the slowest first
     with quiet_convergence(), ThreadPoolExecutor(1) as search:  # the test curve is fitted during the search
         chosen_c = search.submit(choose_c, train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
-        fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], seed, jobs)
+        fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], baseline["seed"], jobs)
         best, cv = chosen_c.result()
-    accuracy = {c: f.accuracy for c, f in zip(fitted, fits)}
+    accuracy = {c: f.accuracy for c, f in zip(fitted, fits)} | {base_c: baseline["accuracy"]}
     test = [accuracy[c] for c in cs]
-    chosen, baseline = accuracy[best], accuracy[1.0]
-    stderr = float(np.sqrt(baseline * (1 - baseline) / len(test_y)))  # binomial standard error of an accuracy
+    chosen, base = accuracy[best], baseline["accuracy"]
+    stderr = float(np.sqrt(base * (1 - base) / len(test_y)))  # binomial standard error of an accuracy
     return {
         "network": scene_features["network"], "cs": cs, "cv_accuracy": [float(v) for v in cv], "test_curve": test,
-        "best_c": best, "cv_best": float(cv.max()), "test_accuracy": chosen, "baseline_accuracy": baseline,
-        "gain": chosen - baseline, "folds": folds, "train_images": len(train_y), "test_images": len(test_y),
+        "best_c": best, "cv_best": float(cv.max()), "test_accuracy": chosen, "baseline_accuracy": base,
+        "baseline_c": base_c, "gain": chosen - base, "folds": folds, "train_images": len(train_y),
+        "test_images": len(test_y),
         "stderr": stderr,
         "figure": _c_figure(cs, cv, test, best),
     }
@@ -237,13 +241,14 @@ def _pca_figure(points: list[dict], full: dict) -> Figure:
 
 
 @experiment
-def pca(scene_features: dict, dims: tuple = (8, 16, 32, 64, 128, 256, 512), C: float = 1.0, seed: int = 0,
-        tolerance: float = 0.01, gain_above: float = 0.005) -> dict:
+def pca(scene_features: dict, baseline: dict, dims: tuple = (8, 16, 32, 64, 128, 256, 512), tolerance: float = 0.01,
+        gain_above: float = 0.005) -> dict:
     """PCA (fitted on train) to several dimensions before the SVM: accuracy and time against no PCA."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
+    C, seed = baseline["C"], baseline["seed"]
     points = [p._asdict() for p in pca_sweep(train_x, train_y, test_x, test_y, [int(d) for d in dims], C=C,
                                              seed=seed) if p.dim < train_x.shape[1]]
-    start = time.perf_counter()
+    start = time.perf_counter()  # the SVM without PCA fitted again here, so that both are timed in the same run
     result = svm(train_x, train_y, test_x, test_y, C=C, seed=seed)
     full = {"dim": int(train_x.shape[1]), "accuracy": result.accuracy, "fit_seconds": result.fit_seconds,
             "total_seconds": time.perf_counter() - start}

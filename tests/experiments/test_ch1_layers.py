@@ -56,7 +56,7 @@ def residual_network(seed: int = 0):
 
 
 def test_layer_sweep_scores_every_layer(features) -> None:
-    result = layer_sweep(features, jobs=1)
+    result = layer_sweep(features, baseline(features), jobs=1)
     assert [r["label"] for r in result["rows"]] == ["block1", "block2", "relu6", "logits"]
     assert [r["dim"] for r in result["rows"]] == [8, 16, 32, 10]
     relu6 = svm_evaluate(features["train"]["relu6"], features["train_labels"], features["test"]["relu6"],
@@ -68,20 +68,27 @@ def test_layer_sweep_scores_every_layer(features) -> None:
 
 def test_svm_c_never_looks_at_the_test_set(features) -> None:
     cs = (0.01, 1.0, 100.0)
-    first = svm_c(features, cs=cs, folds=3, jobs=1)
+    first = svm_c(features, baseline(features), cs=cs, folds=3, jobs=1)
     rng = np.random.default_rng(0)
     noise = {k: rng.normal(size=v.shape).astype(np.float32) for k, v in features["test"].items()}
     scrambled = {**features, "test": noise,
                  "test_labels": rng.permutation(features["test_labels"])}
-    second = svm_c(scrambled, cs=cs, folds=3, jobs=1)
+    second = svm_c(scrambled, baseline(scrambled), cs=cs, folds=3, jobs=1)
     assert first["best_c"] == second["best_c"] and first["cv_accuracy"] == second["cv_accuracy"]
     assert first["best_c"] in cs and first["cv_best"] == max(first["cv_accuracy"])
     assert first["test_accuracy"] == first["test_curve"][list(cs).index(first["best_c"])]
     assert first["baseline_accuracy"] == first["test_curve"][1] and first["train_images"] == 90
+    assert first["baseline_c"] == 1.0
 
+
+def test_svm_c_takes_the_baselines_point_from_the_baseline(features) -> None:
+    base = {**baseline(features, C=0.01), "accuracy": 0.123456}  # a marker: this point must not be fitted again
+    result = svm_c(features, base, cs=(0.01, 1.0), folds=3, jobs=1)
+    assert result["test_curve"][0] == result["baseline_accuracy"] == 0.123456 and result["baseline_c"] == 0.01
+    assert 0 <= result["test_curve"][1] <= 1
 
 def test_pca_skips_impossible_dimensions_and_reports_the_full_baseline(features) -> None:
-    result = pca(features, dims=(2, 4, 8, 64, 500))
+    result = pca(features, baseline(features), dims=(2, 4, 8, 64, 500))
     assert [p["dim"] for p in result["points"]] == [2, 4, 8]  # relu6 has 32 dimensions: 64 and 500 are skipped
     assert result["full"]["dim"] == 32 and 0 <= result["full"]["accuracy"] <= 1
     assert all(p["total_seconds"] >= p["fit_seconds"] > 0 for p in result["points"])
@@ -182,8 +189,9 @@ def _chapter_results(net, scene, features) -> dict:
         "baseline": base,
         "pretrained_vs_random": pretrained_vs_random(tiny_network(4), scene, features, base, CPU, **quick),
         "from_scratch": from_scratch(tiny_network(4), scene, features, base, CPU, epochs=2, max_seconds=5, **quick),
-        "layer_sweep": layer_sweep(features, jobs=1), "svm_c": svm_c(features, cs=(0.1, 1.0), folds=3, jobs=1),
-        "grayscale": grayscale(net, scene, features, base, CPU, **quick), "pca": pca(features, dims=(4, 8)),
+        "layer_sweep": layer_sweep(features, base, jobs=1),
+        "svm_c": svm_c(features, base, cs=(0.1, 1.0), folds=3, jobs=1),
+        "grayscale": grayscale(net, scene, features, base, CPU, **quick), "pca": pca(features, base, dims=(4, 8)),
         "network_classifier": network_classifier(net, scene, features, base, CPU, head_epochs=2, finetune_epochs=1,
                                                  **quick),
     }
