@@ -13,6 +13,7 @@ import torchvision
 from torch import nn
 from torchvision.models import WeightsEnum, get_model_weights, list_models
 
+from experiments.assets import pip_weights
 from reportgen.assets import Asset, AssetError
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ class Plan:
     family: str  # "torchvision", "timm" or "py"
     arch: str  # the torchvision/timm model name, or "module:callable"
     enum: WeightsEnum | None = None  # torchvision weights entry
-    path: Path | None = None  # local weights file; neither enum nor path: random init
+    path: Path | None = None  # local weights file; none of enum, path and package: random init
+    package: str | None = None  # `pip:<package>`: the weights file an installed package ships (pip_weights.py)
 
 
 def _close(name: str, names: list[str]) -> str:
@@ -74,12 +76,15 @@ def plan_network(model: str, weights: str) -> Plan:
     entry = _enum_entry(arch, weights) if family == "torchvision" else None
     if entry is not None:
         return Plan(family, arch, enum=entry)
+    if weights.startswith(pip_weights.PREFIX):
+        return Plan(family, arch, package=weights)
     if any(sep in weights for sep in "/\\~") or weights.lower().endswith(WEIGHT_SUFFIXES) or Path(weights).exists():
         return Plan(family, arch, path=Path(weights).expanduser())
     if family == "torchvision":
         valid = ", ".join(get_model_weights(arch).__members__)
         raise ValueError(f"unknown weights {weights!r} for {model}: use one of {valid}, a file path, or none")
-    raise ValueError(f"weights {weights!r} for {model}: {family} models take a weights file path or none")
+    raise ValueError(f"weights {weights!r} for {model}: {family} models take a weights file path, "
+                     "pip:<package> or none")
 
 
 def _factory(arch: str) -> nn.Module:
@@ -114,16 +119,20 @@ def seeded(make: Callable[[], T], seed: int) -> T:
         return make()
 
 
-def _default_preprocessing(plan: Plan, module: nn.Module) -> tuple[int, tuple, tuple]:
+def _default_preprocessing(plan: Plan, module: nn.Module) -> tuple[int, tuple, tuple, str, float]:
+    """(input size, mean, std, interpolation, crop fraction) the weights were trained and evaluated with: the
+    torchvision weights' transforms, timm's pretrained configuration, else ImageNet's usual ones."""
     if plan.family == "torchvision":
         transforms = (plan.enum or get_model_weights(plan.arch).DEFAULT).transforms()
-        return transforms.crop_size[0], tuple(transforms.mean), tuple(transforms.std)
+        crop, resize = transforms.crop_size[0], transforms.resize_size[0]
+        return crop, tuple(transforms.mean), tuple(transforms.std), transforms.interpolation.value, crop / resize
     if plan.family == "timm":
         import timm.data
 
         config = timm.data.resolve_data_config({}, model=module)
-        return int(config["input_size"][-1]), tuple(config["mean"]), tuple(config["std"])
-    return 224, IMAGENET_MEAN, IMAGENET_STD
+        return (int(config["input_size"][-1]), tuple(config["mean"]), tuple(config["std"]),
+                str(config["interpolation"]), float(config["crop_pct"]))
+    return 224, IMAGENET_MEAN, IMAGENET_STD, "bilinear", 224 / 256
 
 
 def _outputs(module: nn.Module, classifier: str) -> int | None:
@@ -153,12 +162,13 @@ def _categories(plan: Plan, config: NetworkConfig, outputs: int | None) -> tuple
 
 
 def preprocessing(plan: Plan, config: NetworkConfig, module: nn.Module, classifier: str) -> tuple:
-    """(input_size, mean, std, categories): the weights' metadata (timm's pretrained config for timm models,
-    ImageNet's for py: factories), each overridden by the config when it sets one."""
-    size, mean, std = _default_preprocessing(plan, module)
+    """(input_size, mean, std, interpolation, crop fraction, categories): the weights' metadata (timm's pretrained
+    config for timm models, ImageNet's for py: factories), each overridden by the config when it sets one."""
+    size, mean, std, interpolation, crop = _default_preprocessing(plan, module)
     return (
         config.input_size or size,
         tuple(float(x) for x in (config.mean or mean)),
         tuple(float(x) for x in (config.std or std)),
+        interpolation, crop,
         _categories(plan, config, _outputs(module, classifier)),
     )

@@ -18,6 +18,7 @@ from torch import nn
 from experiments.assets.architectures import layer_spec
 from experiments.assets.download import download, sha256_file
 from experiments.assets.filememo import default_cache_dir
+from experiments.assets import pip_weights
 from experiments.assets.network_build import Plan, build, plan_network, preprocessing, seeded
 from experiments.assets.network_weights import (
     cached_weights_problem, hash_prefix, hub_file, num_classes_in, read_state_dict, state_dict_mismatch,
@@ -50,12 +51,15 @@ class Network:
     layers: tuple[tuple[str, str], ...]  # (label, module name) from shallow to deep (see architectures.py)
     penultimate: str  # module whose output feeds the classifier (VGG16: classifier.4 = relu7)
     classifier: str  # the last layer (VGG16: classifier.6)
+    interpolation: str = "bilinear"  # how the weights' own evaluation resized images ("bilinear", "bicubic")
+    crop_fraction: float = 0.875  # and the centre crop: input_size / shorter side after resizing
 
     def describe(self) -> str:
         digest = f", sha256 {self.sha256[:12]}…" if self.sha256 else ""
         return (
             f"{self.name} (weights {self.weights}; {self.source}{digest}); input {self.input_size}×{self.input_size}, "
-            f"mean {self.mean}, std {self.std}; {len(self.categories)} classes"
+            f"{self.interpolation}, crop {self.crop_fraction:.3f}, mean {self.mean}, std {self.std}; "
+            f"{len(self.categories)} classes"
         )
 
 
@@ -80,7 +84,19 @@ def network_assets(config: NetworkConfig, cache_dir: Path) -> list[Asset]:
         assets.append(Asset(_asset_name(config, plan), str(path), plan.enum.url, problem))
     elif plan.path is not None:
         assets.append(Asset(_asset_name(config, plan), str(plan.path), None, weights_file_problem(plan.path)))
+    elif plan.package is not None:
+        assets.append(_package_asset(config, plan))
     return assets
+
+
+def _package_asset(config: NetworkConfig, plan: Plan) -> Asset:
+    name = f"{config.model} weights ({plan.package})"
+    pip_name = pip_weights.package_name(plan.package).replace("_", "-")
+    try:
+        path = pip_weights.package_weights_file(plan.package)
+    except FileNotFoundError as error:
+        return Asset(name, f"the Python package {pip_name}", None, f"{error}")
+    return Asset(name, str(path), None, weights_file_problem(path))
 
 
 def _stat(path: Path) -> dict[str, int | None]:
@@ -107,9 +123,21 @@ def network_fingerprint(config: NetworkConfig, seed: int = 0) -> dict[str, Any]:
     elif plan.path is not None:
         digest = sha256_file(plan.path, default_cache_dir() / "memo") if plan.path.is_file() else None
         fingerprint.update(file=str(plan.path.resolve()), sha256=digest, **_stat(plan.path))
+    elif plan.package is not None:
+        fingerprint.update(_package_fingerprint(plan.package))
     else:
         fingerprint["seed"] = seed
     return fingerprint
+
+
+def _package_fingerprint(package: str) -> dict[str, Any]:
+    """An installed package's weights: its version and the file's sha256 (memoised by size and mtime)."""
+    try:
+        path = pip_weights.package_weights_file(package)
+    except FileNotFoundError:
+        return {"package_version": None, "sha256": None}
+    return {"package_version": pip_weights.package_version(package), "file": path.name,
+            "sha256": sha256_file(path, default_cache_dir() / "memo")}
 
 
 def fetch_network(config: NetworkConfig, cache_dir: Path, progress: bool = True) -> list[Asset]:
@@ -146,7 +174,27 @@ def _read_weights(config: NetworkConfig, plan: Plan, seed: int) -> tuple[dict[st
             return read_state_dict(plan.path), f"file {plan.path}"
         except ValueError as error:
             raise AssetError([Asset(_asset_name(config, plan), str(plan.path), None, str(error))]) from error
+    if plan.package is not None:
+        return _read_package_weights(config, plan)
     return None, f"random init (seed {seed})"
+
+
+def _read_package_weights(config: NetworkConfig, plan: Plan) -> tuple[dict[str, torch.Tensor], str]:
+    """The weights an installed package ships, renamed to the architecture's keys when they follow
+    efficientnet_pytorch's names (the shapes are checked when they are loaded)."""
+    asset = _package_asset(config, plan)
+    if not asset.ok:
+        raise AssetError([asset])
+    path = Path(asset.path)
+    try:
+        state = read_state_dict(path)
+        if pip_weights.is_efficientnet_pytorch(state):
+            with torch.device("meta"):
+                state = pip_weights.efficientnet_to_timm(state, build(plan, None))
+    except ValueError as error:
+        raise AssetError([Asset(asset.name, str(path), None, str(error))]) from error
+    version = pip_weights.package_version(plan.package)
+    return state, f"pip package {pip_weights.package_name(plan.package)} {version}"
 
 
 def _num_classes(plan: Plan, state: dict[str, torch.Tensor] | None) -> int | None:
@@ -189,11 +237,20 @@ def load_network(config: NetworkConfig, device: torch.device | str, offline: boo
         _load_state(module, state, config, plan)
     module = module.eval().requires_grad_(False).to(device)
     spec = layer_spec(plan.arch, module)
-    input_size, mean, std, categories = preprocessing(plan, config, module, spec.classifier)
-    weights_path = hub_file(plan.enum.url) if plan.enum is not None else plan.path
+    input_size, mean, std, interpolation, crop, categories = preprocessing(plan, config, module, spec.classifier)
+    weights_path = _weights_file(plan)
     return Network(
         name=config.model, weights=plan.enum.name if plan.enum is not None else config.weights, source=source,
         sha256=sha256_file(weights_path, memo_dir) if weights_path else None, module=module,
         input_size=input_size, mean=mean, std=std, categories=categories,
         layers=spec.layers, penultimate=spec.penultimate, classifier=spec.classifier,
+        interpolation=interpolation, crop_fraction=crop,
     )
+
+
+def _weights_file(plan: Plan) -> Path | None:
+    if plan.enum is not None:
+        return hub_file(plan.enum.url)
+    if plan.package is not None:
+        return pip_weights.package_weights_file(plan.package)
+    return plan.path

@@ -165,7 +165,7 @@ def test_unknown_names_list_the_valid_choices():
         load_network(NetworkConfig("vgg17", "none"), "cpu", offline=True)
     with pytest.raises(ValueError, match="use one of IMAGENET1K_V1, IMAGENET1K_FEATURES, DEFAULT, a file path"):
         network_assets(NetworkConfig("vgg16", "IMAGENET1K_V2"), Path("."))
-    with pytest.raises(ValueError, match="timm models take a weights file path or none"):
+    with pytest.raises(ValueError, match="timm models take a weights file path, pip:<package> or none"):
         network_fingerprint(NetworkConfig("timm:tf_efficientnet_lite0", "IMAGENET1K_V1"))
     with pytest.raises(ValueError, match="unknown timm model 'no_such_net'"):
         network_fingerprint(NetworkConfig("timm:no_such_net", "none"))
