@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,29 @@ class AssetError(Exception):
     def __init__(self, assets: list[Asset]):
         self.assets = [a for a in assets if not a.ok]
         super().__init__("; ".join(a.describe() for a in self.assets))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a resource's configuration resolved to before anything ran (a resource's `resolve` hook).
+
+    `overrides` replace settings of the resource's whole section (so every resource of a network role follows the
+    network that stands in). `asked` and `used` name what was configured and what is used, for people; `reason` says
+    why they differ; `substitute` is true when `used` stands in for `asked` (a different network, say), false when it
+    is the same thing found elsewhere (a dataset in another folder). `watch` lists paths whose appearance or change
+    must make the next build plan again (the practical's weights, once fetched, replace the stand-in)."""
+
+    section: str
+    asked: str
+    used: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+    reason: str | None = None
+    substitute: bool = False
+    watch: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        """One line for people: what stands in for what, and why."""
+        if self.used == self.asked:
+            return f"[{self.section}] {self.used}"
+        verb = "stands in for" if self.substitute else "used for"
+        return f"[{self.section}] {self.used} {verb} {self.asked}" + (f" — {self.reason}" if self.reason else "")

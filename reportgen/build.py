@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from reportgen import cache, config, report, store
-from reportgen.assets import AssetError
+from reportgen.assets import AssetError, Choice
 from reportgen.errors import UserError
 from reportgen.plan import Context, Planned, plan, resolve_device, watched_paths
 from reportgen.project import Project
@@ -34,6 +35,7 @@ class Options:
     keep_going: bool = False
     pdf: bool = True
     self_contained: bool = False
+    strict: bool = False  # any stand-in (for a network that cannot be had) is an error
     cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reportgen")
 
 
@@ -70,15 +72,18 @@ def _build(project: Project, options: Options, say) -> int:
         outcomes = {n: Outcome(n, "cached" if o["status"] in ("ran", "cached") else o["status"], o["key"],
                                o.get("reason"), o["meta"]) for n, o in previous["outcomes"].items()}
         say("nothing changed since the last build: no experiment to run")
-        watch = previous["watch"]
+        watch, choices = previous["watch"], [Choice(**c) for c in previous.get("choices", [])]
     else:
-        outcomes, watch = _run(project, options, settings, say)
+        outcomes, watch, choices = _run(project, options, settings, say)
         stamp = _stamp(project, options, settings, watch)
+    for choice in choices:
+        if choice.used != choice.asked:
+            say(("STAND-IN: " if choice.substitute else "found: ") + choice.line())
     render = None  # what the report on disk shows; unknown if rendering fails
     try:
-        render = report.write(project, options, settings, outcomes, previous.get("render"), say)
+        render = report.write(project, options, settings, outcomes, choices, previous.get("render"), say)
     finally:  # the outcomes are recorded even when a template error stops the report
-        _write_manifest(project, stamp, watch, outcomes, not options.only, render)
+        _write_manifest(project, stamp, watch, outcomes, not options.only, render, choices)
     failed = [o for o in outcomes.values() if o.status in ("failed", "skipped")]
     for line in _summary(failed):
         say(line)
@@ -97,16 +102,20 @@ def _summary(failed: list[Outcome]) -> list[str]:
     return [f"  not computed: {', '.join(names)}\n    because: {cause}" for cause, names in causes.items()]
 
 
-def prepare(project: Project, options: Options, settings: config.Settings) -> tuple[dict[str, Planned], Context]:
-    """Discover the experiments and plan every key (imports the project's experiments)."""
+def prepare(project: Project, options: Options, settings: config.Settings, may_fetch: bool = True
+            ) -> tuple[dict[str, Planned], Context]:
+    """Discover the experiments and plan every key (imports the project's experiments); `may_fetch`: resources may
+    download what they need to decide what to use (a build), else they decide from what is at hand."""
     project.importable()
     registry = discover(project.experiments)
-    context = Context(resolve_device(options.device), options.offline, options.cache_dir)
+    context = Context(resolve_device(options.device), options.offline, options.cache_dir, strict=options.strict,
+                      may_fetch=may_fetch)
     index = SourceIndex(project.root, exclude=(Path(__file__).resolve().parent,))
     return plan(registry, settings, context, index), context
 
 
-def _run(project: Project, options: Options, settings: config.Settings, say) -> tuple[dict[str, Outcome], list[str]]:
+def _run(project: Project, options: Options, settings: config.Settings, say
+         ) -> tuple[dict[str, Outcome], list[str], list[Choice]]:
     planned, context = prepare(project, options, settings)
     cache_ = cache.Cache(project.build / "cache")
     cache_.sweep()
@@ -116,7 +125,17 @@ def _run(project: Project, options: Options, settings: config.Settings, say) -> 
     runner = Runner(planned, context, cache_, project.build / "logs", say)
     outcomes = runner.run(Selection(only, options.force), blocked)
     sources = {str(project.root / path) for p in planned.values() for path in p.parts["sources"]}
-    return outcomes, sorted(set(watched_paths(planned)) | sources)  # project modules outside the package too
+    watch = sorted(set(watched_paths(planned)) | sources)  # project modules outside the package too
+    return outcomes, watch, choices_of(planned)
+
+
+def choices_of(planned: dict[str, Planned]) -> list[Choice]:
+    """Each section's choice once, in the order of the plan."""
+    found: dict[str, Choice] = {}
+    for p in planned.values():
+        if p.choice is not None:
+            found.setdefault(p.choice.section, p.choice)
+    return list(found.values())
 
 
 def check_assets(planned: dict[str, Planned]) -> dict[str, list]:
@@ -185,7 +204,8 @@ def _stamp(project: Project, options: Options, settings: config.Settings, watch:
         for path in sorted(folder.rglob("*.py")):
             h.update(path.as_posix().encode() + path.read_bytes())
     h.update(json.dumps([settings.tree, options.device, os.path.exists("/dev/nvidiactl"),
-                         os.environ.get("CUDA_VISIBLE_DEVICES"), cache.library_versions()],
+                         os.environ.get("CUDA_VISIBLE_DEVICES"), cache.library_versions(),
+                         sorted((k, v) for k, v in os.environ.items() if k.startswith("REPORTGEN_"))],
                         sort_keys=True, default=str).encode())
     for item in watch:
         for path in _walk(Path(item)):
@@ -215,8 +235,9 @@ def _read_manifest(project: Project) -> dict[str, Any]:
 
 
 def _write_manifest(project: Project, stamp: str, watch: list[str], outcomes: dict[str, Outcome], complete: bool,
-                    render: str | None) -> None:
+                    render: str | None, choices: list[Choice]) -> None:
     data = {"stamp": stamp, "watch": watch, "complete": complete, "render": render,
+            "choices": [dataclasses.asdict(c) for c in choices],
             "outcomes": {n: {"key": o.key, "status": o.status, "reason": o.reason, "meta": o.meta}
                          for n, o in outcomes.items()}}
     store.write_text_atomic(project.build / MANIFEST, json.dumps(data, indent=1, sort_keys=True))

@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--keep-going", action="store_true", help="offline with missing files: build what does not need them")
     b.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the HTML only")
     b.add_argument("--self-contained", action="store_true", help="embed the figures in report.html")
+    b.add_argument("--strict", action="store_true",
+                   help="fail (before anything runs) when a stand-in would replace a configured network or data set")
     for name, text in (("status", "say which experiments are fresh, stale (and why), failed or never run"),
                        ("list", "list experiments and resources with their inputs")):
         _common(sub.add_parser(name, help=text))
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             config=args.config, overrides=tuple(args.overrides), device=args.device, offline=args.offline,
             only=tuple(getattr(args, "only", ())), force=tuple(getattr(args, "force", ())),
             keep_going=getattr(args, "keep_going", False), pdf=getattr(args, "pdf", True),
-            self_contained=getattr(args, "self_contained", False),
+            self_contained=getattr(args, "self_contained", False), strict=getattr(args, "strict", False),
         )
         if args.command == "build":
             return build_.build(project, options)
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def status(project, options, args) -> int:
-    planned, _ = build_.prepare(project, options, build_.settings_for(project, options))
+    planned, _ = build_.prepare(project, options, build_.settings_for(project, options), may_fetch=False)
     cache = Cache(project.build / "cache")
     for name, p in planned.items():
         if not p.node.is_experiment:
@@ -89,7 +91,7 @@ def status(project, options, args) -> int:
 
 
 def list_(project, options, args) -> int:
-    planned, _ = build_.prepare(project, options, build_.settings_for(project, options))
+    planned, _ = build_.prepare(project, options, build_.settings_for(project, options), may_fetch=False)
     for name, p in planned.items():
         inputs = ", ".join(p.node.inputs) or "-"
         print(f"{p.node.meta.kind:10} {name:32} inputs: {inputs:40} {p.node.caption}")
@@ -97,8 +99,14 @@ def list_(project, options, args) -> int:
 
 
 def fetch(project, options, args) -> int:
-    planned, _ = build_.prepare(project, options, build_.settings_for(project, options))
+    # Resolving downloads what is configured (unless --check); what could not be had is reported as missing.
+    may_fetch = not args.check and not options.offline
+    planned, _ = build_.prepare(project, options, build_.settings_for(project, options), may_fetch=may_fetch)
     missing = 0
+    for choice in build_.choices_of(planned):
+        if choice.substitute:
+            missing += 1
+            print(f"{'MISSING':8} {choice.section:14} {choice.asked}: {choice.reason} (stand-in: {choice.used})")
     for name, assets in build_.check_assets(planned).items():
         p = planned[name]
         if not args.check and not all(a.ok for a in assets) and p.node.meta.fetch:

@@ -1,12 +1,14 @@
 """Resolving every function's settings and cache key before anything runs."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reportgen import cache, config
+from reportgen.assets import Choice
 from reportgen.errors import UserError
 from reportgen.registry import BUILTINS, Node, Registry
 from reportgen.sources import SourceIndex
@@ -20,6 +22,8 @@ class Context:
     offline: bool
     cache_dir: Path  # where resources may keep downloads and memo files
     seed: int = 0
+    strict: bool = False  # a stand-in for anything configured is an error
+    may_fetch: bool = True  # resources may download while resolving (a build); False: status, list
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Planned:
     params: dict[str, Any]
     parts: dict[str, Any]
     key: str
+    choice: Choice | None = None  # what its section resolved to (see assets.Choice)
 
 
 def resolve_device(requested: str) -> str:
@@ -53,18 +58,45 @@ def plan(registry: Registry, settings: config.Settings, context: Context, index:
     shared: dict[str, set[str]] = {}
     for node in registry.nodes.values():
         shared.setdefault(node.section, set()).update(node.defaults)
+    choices = resolve_choices(registry, settings, context, shared)
     planned: dict[str, Planned] = {}
     for name in registry.order:
         node = registry.nodes[name]
         params = config.resolve(node.defaults, settings.section(node.section), node.section, shared[node.section])
+        for other, choice in choices.items():  # a choice applies to every function of its resource's section
+            if registry.nodes[other].section == node.section:
+                params.update({k: v for k, v in choice.overrides if k in params})
         fingerprint = _fingerprint(node, params) if node.meta.fingerprint else None
         parts = cache.key_parts(
             index.closure(node.fn.__module__), params, {i: keys[i] for i in node.inputs},
             versions, context.device, fingerprint,
         )
         keys[name] = cache.digest(parts)
-        planned[name] = Planned(node, params, parts, keys[name])
+        planned[name] = Planned(node, params, parts, keys[name], choices.get(name))
     return planned
+
+
+def resolve_choices(registry: Registry, settings: config.Settings, context: Context,
+                    shared: dict[str, set[str]]) -> dict[str, Choice]:
+    """The choice of each resource that has a `resolve` hook, by name; with `strict`, a substitution anywhere is an
+    error that lists them all."""
+    choices: dict[str, Choice] = {}
+    for node in registry.nodes.values():
+        if node.meta.resolve is None:
+            continue
+        params = config.resolve(node.defaults, settings.section(node.section), node.section, shared[node.section])
+        try:
+            choice = node.meta.resolve(offline=context.offline or not context.may_fetch, **params)
+            choices[node.name] = dataclasses.replace(choice, section=choice.section or node.section)
+        except (ValueError, OSError) as exc:
+            raise UserError(f"[{node.section}]: {exc}") from None
+    substitutes = [c for c in choices.values() if c.substitute]
+    if context.strict and substitutes:
+        lines = "\n  ".join(c.line() for c in substitutes)
+        raise UserError(f"--strict, and stand-ins would replace what is configured:\n  {lines}\n"
+                        "(put the configured files in place, e.g. with `reportgen fetch` where there is internet, "
+                        "or drop --strict)")
+    return choices
 
 
 def _fingerprint(node: Node, params: dict[str, Any]) -> Any:
@@ -80,6 +112,7 @@ def watched_paths(planned: dict[str, Planned]) -> list[str]:
     for p in planned.values():
         if p.node.meta.watch:
             paths += [os.fspath(x) for x in p.node.meta.watch(**p.params)]
+        paths += list(p.choice.watch if p.choice else ())
     return sorted(set(paths))
 
 

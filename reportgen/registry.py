@@ -25,6 +25,7 @@ class Meta:
     assets: Callable[..., list] | None = None  # resource: the files it needs, checked before a build
     watch: Callable[..., list] | None = None  # resource: paths whose change must trigger a rebuild
     fetch: Callable[..., None] | None = None  # resource: download what it needs (for `reportgen fetch`)
+    resolve: Callable[..., Any] | None = None  # resource: (offline, **settings) -> assets.Choice, before planning
 
 
 def experiment(fn: Callable) -> Callable:
@@ -33,11 +34,16 @@ def experiment(fn: Callable) -> Callable:
     return fn
 
 
-def resource(*, section: str | None = None, fingerprint=None, assets=None, watch=None, fetch=None) -> Callable:
-    """Mark a function as a resource (a network, a dataset): loaded once per build, never cached."""
+def resource(*, section: str | None = None, fingerprint=None, assets=None, watch=None, fetch=None,
+             resolve=None) -> Callable:
+    """Mark a function as a resource (a network, a dataset): loaded once per build, never cached.
+
+    `resolve(offline, **settings)` returns an `assets.Choice`: what the configuration resolves to (a stand-in when
+    the configured network cannot be had, a dataset found in a search folder); its overrides apply to every
+    resource of the section."""
 
     def mark(fn: Callable) -> Callable:
-        setattr(fn, ATTR, Meta("resource", section, fingerprint, assets, watch, fetch))
+        setattr(fn, ATTR, Meta("resource", section, fingerprint, assets, watch, fetch, resolve))
         return fn
 
     return mark

@@ -1,6 +1,7 @@
 """From outcomes to the deliverables: results.json (the machine-readable twin), report.html, report.pdf."""
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import importlib
@@ -11,15 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from reportgen import cache, config, render, store
+from reportgen.assets import Choice
 from reportgen.questions import Answer, answer
 from reportgen.runner import Outcome
 
 DEFAULT_REPORT = {"title": "Report", "course": "", "authors": [], "date": ""}
 
 
-def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], previous: str | None, say) -> str:
-    """Write the PDF, the HTML and results.json (in that order, each atomically) unless nothing changed; returns the stamp of what the report shows."""
-    stamp = _render_stamp(project, options, settings, outcomes)
+def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], choices: list[Choice],
+          previous: str | None, say) -> str:
+    """Write the PDF, the HTML and results.json (in that order, each atomically) unless nothing changed; returns the
+    stamp of what the report shows. `choices`: what each resource section resolved to (stand-ins included)."""
+    stamp = _render_stamp(project, options, settings, outcomes, choices)
     outputs = [project.build / "results.json", project.build / "report.html"]
     outputs += [project.build / "report.pdf"] if options.pdf else []
     if stamp == previous and all(p.exists() for p in outputs):
@@ -28,19 +32,21 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     cache_ = cache.Cache(project.build / "cache")
     results = {n: store.read_entry(cache_.entry(n, o.key)) for n, o in outcomes.items() if o.status in ("ran", "cached")}
     answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()}, results) for q in project.load_questions()]
-    context = template_context(project, settings, outcomes, results, answers, options.self_contained)
+    context = template_context(project, settings, outcomes, results, answers, options.self_contained, choices)
     sources = render.publish_figures(results, project.build / "figures", options.self_contained)
     html = render.render_html(project.templates, project.main_template, context, sources)
     if options.pdf:
         say("writing report.pdf…")
         render.write_pdf(html, project.build, outputs[2])
     store.write_text_atomic(outputs[1], html)
-    store.write_text_atomic(outputs[0], json.dumps(results_json(outcomes, results, answers), indent=1, allow_nan=False))
+    store.write_text_atomic(outputs[0], json.dumps(results_json(outcomes, results, answers, choices), indent=1,
+                                                     allow_nan=False))
     say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}")
     return stamp
 
 
-def _render_stamp(project, options, settings: config.Settings, outcomes: dict[str, Outcome]) -> str:
+def _render_stamp(project, options, settings: config.Settings, outcomes: dict[str, Outcome],
+                  choices: list[Choice]) -> str:
     h = hashlib.sha256()
     for path in sorted(project.templates.rglob("*")):
         if path.is_file():
@@ -48,8 +54,8 @@ def _render_stamp(project, options, settings: config.Settings, outcomes: dict[st
     h.update(repr(project.load_questions()).encode())  # the questions' text is shown too
     h.update(repr(_sections(project)).encode())  # and the section titles
     state = {n: [o.key, o.status in ("ran", "cached"), o.reason] for n, o in outcomes.items()}
-    h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained], sort_keys=True,
-                        default=str).encode())
+    h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained,
+                         [dataclasses.asdict(c) for c in choices]], sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
 
@@ -65,7 +71,8 @@ def scalars(value: Any, prefix: str = "") -> dict[str, Any]:
     return {}
 
 
-def results_json(outcomes: dict[str, Outcome], results: dict[str, Any], answers: list[Answer]) -> dict[str, Any]:
+def results_json(outcomes: dict[str, Outcome], results: dict[str, Any], answers: list[Answer],
+                 choices: list[Choice] = ()) -> dict[str, Any]:
     experiments = {
         n: {"status": o.status, "reason": o.reason, "cache_key": o.key, "wall_s": o.meta.get("wall_s"),
             "peak_mem_mb": o.meta.get("peak_mem_mb"), "peak_gpu_mb": o.meta.get("peak_gpu_mb"),
@@ -75,7 +82,9 @@ def results_json(outcomes: dict[str, Outcome], results: dict[str, Any], answers:
     }
     questions = {a.question.id: {"status": a.status, "reason": a.reason, "key_numbers": _plain(a.key_numbers)}
                  for a in answers}
-    return {"experiments": experiments, "questions": questions}
+    resolved = {c.section: {"asked": c.asked, "used": c.used, "substitute": c.substitute, "reason": c.reason}
+                for c in choices}
+    return {"resources": resolved, "experiments": experiments, "questions": questions}
 
 
 def _plain(numbers: dict[str, Any]) -> dict[str, Any]:
@@ -87,10 +96,13 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def template_context(project, settings, outcomes, results, answers, self_contained: bool) -> dict[str, Any]:
+def template_context(project, settings, outcomes, results, answers, self_contained: bool,
+                     choices: list[Choice] = ()) -> dict[str, Any]:
     """Everything the templates may use."""
     sections = _sections(project)
     return {
+        "choices": {c.section: c for c in choices},  # what each network role or data set resolved to
+        "stand_ins": [c for c in choices if c.substitute],
         "report": {**DEFAULT_REPORT, **settings.section("report")},
         "results": results,
         "outcomes": outcomes,
