@@ -125,8 +125,9 @@ def extract_one(module: nn.Module, paths: list, layer: str, preprocess: Preproce
 
 
 def rgb_preprocess(net: Network) -> Preprocess:
-    """The practical's preprocessing for `net`: resize to its input size, replicate gray, its mean and std."""
-    return Preprocess(net.input_size, net.mean, net.std, 3)
+    """The practical's preprocessing for `net`: resize to its input size (with its interpolation), replicate gray,
+    its mean and std."""
+    return Preprocess(net.input_size, net.mean, net.std, 3, net.interpolation)
 
 
 class GrayImages(InMemory):
@@ -148,7 +149,7 @@ class GrayImages(InMemory):
 
 def gray_images(paths: list, labels: np.ndarray, net: Network, workers: int) -> GrayImages:
     """Decode and resize the images once (in DataLoader workers) into a `GrayImages` for `net`."""
-    raw = ImageFiles(paths, Preprocess(net.input_size, (0.0,), (1.0,), 1))
+    raw = ImageFiles(paths, Preprocess(net.input_size, (0.0,), (1.0,), 1, net.interpolation))
     loader = DataLoader(raw, batch_size=64, num_workers=loader_workers(workers))
     pixels = torch.cat([(x[:, 0] * 255.0).round().to(torch.uint8) for x, _ in loader])
     return GrayImages(pixels, labels, net.mean, net.std)

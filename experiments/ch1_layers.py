@@ -85,8 +85,8 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, bas
     net, size = transfer_net, transfer_net.input_size
     exact, conv = fold_first_conv_normalized(net.module, net.mean, net.std)
     averaged, _ = fold_first_conv(net.module, "mean")
-    raw_gray = Preprocess(size, (0.0,), (1.0,), 1)
-    mean_gray = Preprocess(size, (float(np.mean(net.mean)),), (float(np.mean(net.std)),), 1)
+    raw_gray = Preprocess(size, (0.0,), (1.0,), 1, net.interpolation)
+    mean_gray = Preprocess(size, (float(np.mean(net.mean)),), (float(np.mean(net.std)),), 1, net.interpolation)
     part = subset(scene15, device, per_class_on_cpu, seed)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
     rgb = _batch(test_paths[:check_images], rgb_preprocess(net), device)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from experiments.assets.imagenet import ImageSet
+from experiments.assets.imagenet import ImageSet, network_view
 from experiments.assets.networks import Network
 from experiments.ch2_common import FONT, WIDTH, Panel, clip, image_grid, short_name
 from experiments.methods.grayscale import first_rgb_conv
@@ -30,6 +30,19 @@ def pixels(images: np.ndarray, size: int, device: torch.device) -> Tensor:
 def network_input(net: Network, images: np.ndarray, device: torch.device) -> Tensor:
     """uint8 (N, H, W, 3) → the network's normalized input (N, 3, S, S)."""
     return normalize(pixels(images, net.input_size, device), net.mean, net.std)
+
+
+def view(images: ImageSet, net: Network) -> np.ndarray:
+    """uint8 (N, S, S, 3): the images prepared from their originals as the network's own evaluation transform does
+    (its input size, interpolation and crop)."""
+    return network_view(images, net.input_size, net.crop_fraction, net.interpolation)
+
+
+def shown_first(labels: np.ndarray, probs: Tensor, limit: int) -> list[int]:
+    """Which images a figure shows, at most `limit`: the labelled ones the network gets wrong first, then the others,
+    each group in the set's order."""
+    wrong = [i for i, y in enumerate(labels) if y >= 0 and int(probs[i].argmax()) != y]
+    return (wrong + [i for i in range(len(labels)) if i not in set(wrong)])[:limit]
 
 
 def probabilities(module: nn.Module, x: Tensor, chunk: int = 16) -> Tensor:
@@ -95,19 +108,22 @@ def _errors_figure(images: np.ndarray, rows: list[dict], limit: int = 10) -> Fig
 
 @experiment
 def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet, device: torch.device,
-                sure_above: float = 0.5) -> dict:
-    """Top-5 classes of our images, and top-1 / top-5 accuracy on the labelled validation images."""
-    probs = probabilities(transfer_net.module, network_input(transfer_net, images.images, device))
-    tops = top_classes(transfer_net, probs)
-    titles = [short_name(transfer_net, int(y)) if y >= 0 else name for y, name in zip(images.labels, images.names)]
-    val_probs = probabilities(transfer_net.module, network_input(transfer_net, imagenet_val.images, device))
+                sure_above: float = 0.5, shown: int = 12) -> dict:
+    """Top-5 classes of our images (the figure shows at most `shown`, errors first; the accuracy covers them all),
+    and top-1 / top-5 accuracy on the labelled validation images."""
+    probs = probabilities(transfer_net.module, network_input(transfer_net, view(images, transfer_net), device))
+    picked = shown_first(images.labels, probs, shown)
+    tops = top_classes(transfer_net, probs[picked])
+    labels = images.labels[picked]
+    titles = [short_name(transfer_net, int(y)) if y >= 0 else images.names[i] for i, y in zip(picked, labels)]
+    val_probs = probabilities(transfer_net.module, network_input(transfer_net, view(imagenet_val, transfer_net), device))
     rows = _val_rows(transfer_net, val_probs, imagenet_val.labels)
     return {
         "sure_above": sure_above,
         "network": transfer_net.describe(), "source": images.source, "classes": int(probs.shape[1]),
-        "images": [{"name": t, "labelled": bool(y >= 0), "top5": top}
-                   for t, y, top in zip(titles, images.labels, tops)],
-        "figure": top5_figure(images.images, titles, tops, images.labels),
+        "image_count": len(images.labels), "images": [{"name": t, "labelled": bool(y >= 0), "top5": top}
+                                                      for t, y, top in zip(titles, labels, tops)],
+        "figure": top5_figure(images.images[picked], titles, tops, labels),
         "images_top1": topk_accuracy(probs, images.labels, 1), "images_top5": topk_accuracy(probs, images.labels, TOP),
         "val_source": imagenet_val.source, "val_images": len(rows),
         "top1": topk_accuracy(val_probs, imagenet_val.labels, 1),
@@ -136,7 +152,8 @@ def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: 
                          same_within: float = 0.005) -> dict:
     """Predictions with and without the input normalization the network was trained with."""
     size = transfer_net.input_size
-    val_unit, own_unit = pixels(imagenet_val.images, size, device), pixels(images.images, size, device)
+    val_unit = pixels(view(imagenet_val, transfer_net), size, device)
+    own_unit = pixels(view(images, transfer_net), size, device)
     results, reference = [], None
     for key, text in VARIANTS:
         x = variant_input(transfer_net, val_unit, key)
@@ -244,7 +261,7 @@ def eval_mode_effect(transfer_net: Network, imagenet_val: ImageSet, device: torc
                      max_images: int = 12, batch: int = 4, seed: int = 0) -> dict:
     """Repeated predictions in train mode against eval mode: what dropout (and batch statistics) do."""
     module, labels = transfer_net.module, imagenet_val.labels[:max_images]
-    x = network_input(transfer_net, imagenet_val.images[:max_images], device)
+    x = network_input(transfer_net, view(imagenet_val, transfer_net)[:max_images], device)
     reference = probabilities(module, x, chunk=len(x))
     repeat = probabilities(module, x, chunk=len(x))
     batchnorm, dropout = batchnorm_layers(module), dropout_layers(module)
@@ -304,7 +321,7 @@ def conv1_maps(transfer_net: Network, images: ImageSet, device: torch.device, co
     conv = module.get_submodule(name)
     weight = conv.weight.detach().float().cpu()
     chroma = colour_share(weight)
-    x = network_input(transfer_net, images.images[:count], device)
+    x = network_input(transfer_net, view(images, transfer_net)[:count], device)
     maps = first_conv_output(module, name, x)
     columns = 16 if len(weight) > 32 else 8
     filters = image_grid([Panel(_filter_image(w), str(i)) for i, w in enumerate(weight)], columns)

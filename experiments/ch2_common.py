@@ -48,10 +48,11 @@ class Panel:
 
 
 def resize_normalize(pixels: Tensor, net: Network) -> Tensor:
-    """Pixels (N, 3, H, W) in [0, 1] → normalized (N, 3, S, S) for `net` (resized when S differs from H, W)."""
+    """Pixels (N, 3, H, W) in [0, 1] → normalized (N, 3, S, S) for `net` (resized with the network's own
+    interpolation when S differs from H, W)."""
     size = net.input_size
     if pixels.shape[-2:] != (size, size):
-        pixels = F.interpolate(pixels, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        pixels = F.interpolate(pixels, size=(size, size), mode=net.interpolation, antialias=True, align_corners=False)
         pixels = pixels.clamp(0.0, 1.0)
     return normalize(pixels, net.mean, net.std)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,8 +22,14 @@ title = "Tiny build"
 authors = ["test"]
 
 [networks.transfer]
-model = "py:tests.tiny:tiny_net"
-{NETWORK}
+# The practical's network, whose weights are not in this build's torch cache (offline): the stand-in replaces it.
+model = "squeezenet1_1"
+weights = "IMAGENET1K_V1"
+standin_model = "py:tests.tiny:tiny_net"
+standin_weights = "none"
+input_size = 32
+mean = [0.485, 0.456, 0.406]
+std = [0.229, 0.224, 0.225]
 [networks.visualize]
 model = "py:tests.tiny:tiny_net"
 {NETWORK}
@@ -83,8 +90,9 @@ def tiny_build(tmp_path_factory) -> Path:
     write_scene15(project / "data" / "scene15", train=4, test=2)
     write_imagenet_val(project / "data" / "val.npz", n=4)
     (project / "tiny.toml").write_text(CONFIG, encoding="utf-8")
+    env = {**os.environ, "TORCH_HOME": str(project / "torch")}  # no practical's weights at hand
     done = subprocess.run([sys.executable, "-m", "reportgen", "build", "--config", "tiny.toml", "--offline",
-                           "--device", "cpu"], cwd=project, capture_output=True, text=True, timeout=600)
+                           "--device", "cpu"], cwd=project, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return project / "build"
 
@@ -108,9 +116,31 @@ def test_pdf_and_html_show_the_computed_numbers(tiny_build: Path) -> None:
     assert len(figures) >= 20 and all(f.stat().st_size > 0 for f in figures)
 
 
+def test_the_stand_in_is_recorded_and_shown_on_the_title_page(tiny_build: Path) -> None:
+    choice = json.loads((tiny_build / "results.json").read_text())["resources"]["networks.transfer"]
+    assert choice["substitute"] and choice["asked"] == "squeezenet1_1 (IMAGENET1K_V1)"
+    assert choice["used"] == "py:tests.tiny:tiny_net (none)" and "offline" in choice["reason"]
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(tiny_build / "report.pdf").pages[:2])
+    assert "Stand-in networks" in text and "stands in for" in text and "squeezenet1_1 (IMAGENET1K_V1)" in text
+    html = (tiny_build / "report.html").read_text()
+    assert html.count("stand-in for") >= 1  # the chapter header names the network it used
+
+
+def test_strict_refuses_the_stand_in_before_anything_runs(tiny_build: Path) -> None:
+    project = tiny_build.parent
+    env = {**os.environ, "TORCH_HOME": str(project / "torch")}
+    done = subprocess.run([sys.executable, "-m", "reportgen", "build", "--config", "tiny.toml", "--offline",
+                           "--device", "cpu", "--strict", "--force", "*"], cwd=project, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 2
+    assert "--strict" in done.stderr and "squeezenet1_1 (IMAGENET1K_V1)" in done.stderr
+    assert "running" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_second_build_runs_nothing(tiny_build: Path) -> None:
     project = tiny_build.parent
+    env = {**os.environ, "TORCH_HOME": str(project / "torch")}
     done = subprocess.run([sys.executable, "-m", "reportgen", "build", "--config", "tiny.toml", "--offline",
-                           "--device", "cpu"], cwd=project, capture_output=True, text=True, timeout=120)
+                           "--device", "cpu"], cwd=project, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0
     assert "nothing changed" in done.stderr and "running" not in done.stderr

@@ -33,6 +33,19 @@ class ImageSet:
     names: tuple[str, ...]  # per image: its class name, or its file stem when unlabelled
     source: str  # where the images came from, for people
     skipped: tuple[Skipped, ...] = ()
+    originals: tuple[np.ndarray, ...] = ()  # uint8 (H, W, 3) each, as read; empty: `images` are the originals
+
+
+def network_view(images: ImageSet, size: int, crop_fraction: float, interpolation: str) -> np.ndarray:
+    """uint8 (N, size, size, 3) as a network's own evaluation transform makes them: from each original picture,
+    the shorter side resized to size / crop_fraction (with `interpolation`), then the centre crop. A set without
+    originals (the practical's .npz: already square crops) is resized whole."""
+    resample = Image.Resampling[interpolation.upper()]
+    if not images.originals:
+        if images.images.shape[1:3] == (size, size):
+            return images.images
+        return np.stack([np.asarray(Image.fromarray(x).resize((size, size), resample)) for x in images.images])
+    return np.stack([fit_image(Image.fromarray(x), size, crop_fraction, resample) for x in images.originals])
 
 
 def imagenet_wnids() -> tuple[str, ...]:
@@ -51,10 +64,11 @@ def imagenet_class_names() -> tuple[str, ...]:
     return tuple(info.label_name_to_description(wnid).split(",")[0].strip() for wnid in wnids)
 
 
-def fit_image(image: Image.Image, size: int) -> np.ndarray:
-    """RGB uint8 (size, size, 3): shorter side resized to `size` (bicubic), then the centre cropped."""
+def fit_image(image: Image.Image, size: int, crop_fraction: float = 1.0,
+              resample: Image.Resampling = Image.Resampling.BICUBIC) -> np.ndarray:
+    """RGB uint8 (size, size, 3): shorter side resized to size / crop_fraction, then the centre cropped."""
     image = image.convert("RGB")
-    scale = size / min(image.size)
+    scale = size / crop_fraction / min(image.size)
     width, height = (max(size, round(side * scale)) for side in image.size)
     image = image.resize((width, height), Image.Resampling.BICUBIC)
     left, top = (width - size) // 2, (height - size) // 2
@@ -113,14 +127,15 @@ def _read_image(path: Path, size: int) -> tuple[np.ndarray | None, str | None]:
         return None, "empty file (0 bytes)"
     try:
         with Image.open(path) as image:
-            return fit_image(image, size), None
+            return np.asarray(image.convert("RGB"), dtype=np.uint8), None
     except DECODE_ERRORS as error:
         return None, decode_error_reason(error)
 
 
 def load_image_folder(path: Path | str, size: int = 224) -> ImageSet:
-    """Every image in a folder (not recursive), resized and centre-cropped to `size`. A name `<wnid>_*.ext`
-    gives the label (the wnid's index among the sorted ImageNet-1k wnids); other names get -1."""
+    """Every image in a folder (not recursive): `originals` as read, `images` resized and centre-cropped to `size`
+    (for figures). A name `<wnid>_*.ext` gives the label (the wnid's index among the sorted ImageNet-1k wnids);
+    other names get -1."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise AssetError(imagenet_assets(folder))
@@ -138,17 +153,20 @@ def load_image_folder(path: Path | str, size: int = 224) -> ImageSet:
         names.append(class_names[label] if label >= 0 else entry.stem)
     if not images:
         raise DataError(f"no usable image in {folder} ({len(skipped)} entries skipped) — put .jpg/.png files there")
-    return ImageSet(np.stack(images), np.array(labels, dtype=np.int64), tuple(names), f"folder {folder}",
-                    tuple(skipped))
+    shown = np.stack([fit_image(Image.fromarray(x), size) for x in images])
+    return ImageSet(shown, np.array(labels, dtype=np.int64), tuple(names), f"folder {folder}", tuple(skipped),
+                    tuple(images))
 
 
 def default_images(size: int = 224) -> ImageSet:
     """Example photos bundled with scikit-image (no download), resized and centre-cropped; labels -1."""
     import skimage.data
 
-    images = [fit_image(Image.fromarray(getattr(skimage.data, name)()), size) for name in DEFAULT_PHOTOS]
+    originals = tuple(np.asarray(Image.fromarray(getattr(skimage.data, name)()).convert("RGB"))
+                      for name in DEFAULT_PHOTOS)
+    images = np.stack([fit_image(Image.fromarray(x), size) for x in originals])
     labels = np.full(len(images), -1, dtype=np.int64)
-    return ImageSet(np.stack(images), labels, DEFAULT_PHOTOS, "scikit-image example photos (skimage.data)")
+    return ImageSet(images, labels, DEFAULT_PHOTOS, "scikit-image example photos (skimage.data)", (), originals)
 
 
 def _folder_problem(folder: Path) -> str | None:

@@ -31,7 +31,8 @@ Capture = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 @dataclass(frozen=True)
 class Preprocess:
-    """Resize to ``size``x``size`` (bilinear, no crop), scale to [0, 1], normalize.
+    """Resize to ``size``x``size`` (no crop: the practical's method) with ``interpolation`` (the network's own,
+    "bilinear" or "bicubic"), scale to [0, 1], normalize.
 
     ``channels=3`` replicates the gray image into RGB; ``channels=1`` keeps one channel (for a
     network whose first convolution was folded). ``mean``/``std`` hold one value per channel,
@@ -42,6 +43,7 @@ class Preprocess:
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
     channels: int = 3
+    interpolation: str = "bilinear"
 
     def __post_init__(self) -> None:
         if len(self.mean) != len(self.std) or len(self.mean) not in (1, self.channels):
@@ -72,7 +74,7 @@ class ImageFiles(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         size = self.preprocess.size
         with Image.open(self.paths[index]) as image:
-            gray = image.convert("L").resize((size, size), Image.Resampling.BILINEAR)
+            gray = image.convert("L").resize((size, size), Image.Resampling[self.preprocess.interpolation.upper()])
         x = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)
         x = x.unsqueeze(0).expand(self.preprocess.channels, -1, -1)
         label = -1 if self.labels is None else int(self.labels[index])
