@@ -56,7 +56,8 @@ def plan(registry: Registry, settings: config.Settings, context: Context, index:
     planned: dict[str, Planned] = {}
     for name in registry.order:
         node = registry.nodes[name]
-        params = config.resolve(node.defaults, settings.section(node.section), node.section, shared[node.section])
+        params = config.resolve(node.defaults, settings.section(node.section), node.section, shared[node.section],
+                                node.constraints)
         fingerprint = _fingerprint(node, params) if node.meta.fingerprint else None
         parts = cache.key_parts(
             index.closure(node.fn.__module__), params, {i: keys[i] for i in node.inputs},
@@ -70,6 +71,8 @@ def plan(registry: Registry, settings: config.Settings, context: Context, index:
 def _fingerprint(node: Node, params: dict[str, Any]) -> Any:
     try:
         return node.meta.fingerprint(**params)
+    except UserError as exc:  # the settings name something that does not exist: stop before anything runs
+        raise UserError(f"[{node.section}] {exc}") from None
     except Exception as exc:  # noqa: BLE001 — loading the resource will report it properly
         return {"unavailable": f"{type(exc).__name__}: {exc}"}
 

@@ -14,7 +14,7 @@ from reportgen import cache, config, render, store
 from reportgen.questions import Answer, answer
 from reportgen.runner import Outcome
 
-DEFAULT_REPORT = {"title": "Report", "course": "", "authors": [], "date": ""}
+DEFAULT_REPORT = config.RESERVED["report"]
 
 
 def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], previous: str | None, say) -> str:
