@@ -13,7 +13,7 @@ from torch import nn
 
 from experiments.assets import imagenet, networks, scene15 as scene15_data
 from experiments.assets.filememo import default_cache_dir
-from reportgen import resource
+from reportgen import UserError, resource
 
 MEMO = "memo"
 
@@ -35,8 +35,18 @@ def _weights_path(**settings) -> list[str]:
     return [a.path for a in networks.network_assets(network_config(**settings), _memo())]
 
 
+def _fingerprint(**settings) -> dict:
+    """The network's identity; an unknown model or weights name is a configuration error (UserError), found
+    while planning, before any experiment runs."""
+    try:
+        networks.plan_network(settings["model"], settings["weights"])
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    return networks.network_fingerprint(network_config(**settings))
+
+
 NETWORK_HOOKS = dict(
-    fingerprint=lambda **s: networks.network_fingerprint(network_config(**s)),
+    fingerprint=_fingerprint,
     assets=lambda **s: networks.network_assets(network_config(**s), _memo()),
     watch=_weights_path,
     fetch=lambda **s: networks.fetch_network(network_config(**s), _memo()),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reportgen import build as build_
 from reportgen.cache import Cache, explain
+from reportgen.assets import AssetError
 from reportgen.errors import UserError
 from reportgen.project import find_project
 
@@ -51,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         project = find_project(Path.cwd())
         os.chdir(project.root)  # relative paths in the configuration are relative to the project
         if args.command == "clean":
-            shutil.rmtree(project.build, ignore_errors=True)
-            print(f"removed {project.build}")
-            return 0
+            return clean(project)
         options = build_.Options(
             config=args.config, overrides=tuple(args.overrides), device=args.device, offline=args.offline,
             only=tuple(getattr(args, "only", ())), force=tuple(getattr(args, "force", ())),
@@ -69,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("reportgen: interrupted; finished experiments are cached and the rest runs next time", file=sys.stderr)
         return 130
+
+
+def clean(project) -> int:
+    """Delete build/, after any build using it has finished (a build holds its lock until it is done)."""
+    if project.build.exists():
+        with build_.exclusive(project.build, lambda line: print(line, file=sys.stderr, flush=True)):
+            shutil.rmtree(project.build)
+    print(f"removed {project.build}")
+    return 0
 
 
 def status(project, options, args) -> int:
@@ -104,7 +112,10 @@ def fetch(project, options, args) -> int:
         if not args.check and not all(a.ok for a in assets) and p.node.meta.fetch:
             if options.offline:
                 raise UserError("fetch --offline cannot download; drop --offline or use --check")
-            p.node.meta.fetch(**p.params)
+            try:
+                p.node.meta.fetch(**p.params)
+            except AssetError as error:  # no network, a failed or wrong download: say so and go on
+                print(f"FAILED   {name:14} {error}")
             assets = p.node.meta.assets(**p.params)
         for a in assets:
             missing += not a.ok
