@@ -18,6 +18,7 @@ from experiments.assets.datafiles import (
     DECODE_ERRORS, IMAGE_SUFFIXES, DataError, Skipped, decode_error_reason, visible_entries,
 )
 from experiments.assets.download import download
+from experiments.assets.pixels import to_rgb
 from experiments.assets.safe_pickle import UnsafePickle, read_int_str_dict
 from reportgen.assets import Asset, AssetError
 
@@ -55,7 +56,7 @@ def imagenet_class_names() -> tuple[str, ...]:
 
 def fit_image(image: Image.Image, size: int) -> np.ndarray:
     """RGB uint8 (size, size, 3): shorter side resized to `size` (bicubic), then the centre cropped."""
-    image = image.convert("RGB")
+    image = to_rgb(image)  # 16-bit, alpha, palette, CMYK and ICC profiles handled (pixels.py)
     scale = size / min(image.size)
     width, height = (max(size, round(side * scale)) for side in image.size)
     image = image.resize((width, height), Image.Resampling.BICUBIC)
