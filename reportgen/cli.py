@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from reportgen import build as build_
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     # (measured on 2 cores), and it must be set before torch starts; an explicit setting wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         project = find_project(Path.cwd())
         os.chdir(project.root)  # relative paths in the configuration are relative to the project
@@ -65,9 +69,20 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (as Terminated): the previous report is left as it was
         print("reportgen: interrupted; finished experiments are cached and the rest runs next time", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds (staging folders removed) as on Ctrl-C."""
+
+
+def _terminate(number, frame) -> None:
+    raise Terminated()
 
 
 def clean(project) -> int:

@@ -251,3 +251,25 @@ def test_fetch_without_network_says_so_in_one_line_per_file(tiny, capsys) -> Non
     assert code == 1 and "Traceback" not in out + err
     assert "FAILED   data           test data: download failed (<urlopen error" in out
     assert "MISSING  data           test data: /nowhere/data.zip (missing; from https://example.invalid/data.zip)" in out
+
+
+def test_sigterm_while_writing_the_pdf_keeps_the_previous_report_and_exits_143(tiny, capsys, monkeypatch) -> None:
+    import os
+    import signal
+    import time
+
+    from reportgen import render
+
+    assert cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu")[0] == 0
+    before = (tiny.build_dir / "report.html").read_bytes(), (tiny.build_dir / "results.json").read_bytes()
+
+    def killed(html, base, target):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this
+        raise AssertionError("SIGTERM did not stop the PDF")
+
+    monkeypatch.setattr(render, "write_pdf", killed)
+    code, _, err = cli(tiny, capsys, "build", "--set", "numbers.n=9", "--device", "cpu")
+    assert code == 143 and "interrupted" in err and "Traceback" not in err
+    assert ((tiny.build_dir / "report.html").read_bytes(), (tiny.build_dir / "results.json").read_bytes()) == before
+    assert not list(tiny.build_dir.glob(".staging-*"))
