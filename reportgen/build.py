@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -109,7 +110,7 @@ def prepare(project: Project, options: Options, settings: config.Settings) -> tu
 def _run(project: Project, options: Options, settings: config.Settings, say) -> tuple[dict[str, Outcome], list[str]]:
     planned, context = prepare(project, options, settings)
     cache_ = cache.Cache(project.build / "cache")
-    cache_.sweep()
+    cache_.sweep(needed=needed_keys(project, options, planned))
     check_patterns(planned, options.only)
     forced = Selection((), options.force).forced
     only = with_upstream(planned, options.only, lambda n: cache_.has(n, planned[n].key) and not forced(n))
@@ -118,6 +119,22 @@ def _run(project: Project, options: Options, settings: config.Settings, say) -> 
     outcomes = runner.run(Selection(only, options.force), blocked)
     sources = {str(project.root / path) for p in planned.values() for path in p.parts["sources"]}
     return outcomes, sorted(set(watched_paths(planned)) | sources)  # project modules outside the package too
+
+
+def needed_keys(project: Project, options: Options, planned: dict[str, Planned]) -> dict[str, set[str]]:
+    """The cache keys of this build and, when it has --set overrides, of the configuration without them: trying
+    variants never evicts what the plain build needs."""
+    needed: dict[str, set[str]] = {n: {p.key} for n, p in planned.items() if p.node.is_experiment}
+    if options.overrides:
+        try:
+            plain_options = dataclasses.replace(options, overrides=())
+            plain, _ = prepare(project, plain_options, settings_for(project, plain_options))
+        except UserError:  # the plain configuration is broken: nothing more to protect
+            return needed
+        for name, p in plain.items():
+            if p.node.is_experiment:
+                needed.setdefault(name, set()).add(p.key)
+    return needed
 
 
 def check_patterns(planned: dict[str, Planned], only: tuple[str, ...]) -> None:

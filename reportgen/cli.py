@@ -33,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fetch", help="download every file the configuration needs (weights, datasets)")
     _common(f)
     f.add_argument("--check", action="store_true", help="only list what is present and what is missing")
-    sub.add_parser("clean", help="delete build/ (cached results and outputs)")
+    c = sub.add_parser("clean", help="delete build/ (cached results and outputs)")
+    _common(c)
+    c.add_argument("--unused", action="store_true",
+                   help="delete only the cached results that the configuration (with --config/--set) does not use")
     return parser
 
 
@@ -55,8 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         project = find_project(Path.cwd())
         os.chdir(project.root)  # relative paths in the configuration are relative to the project
-        if args.command == "clean":
-            return clean(project)
         options = build_.Options(
             config=args.config, overrides=tuple(args.overrides), device=args.device, offline=args.offline,
             only=tuple(getattr(args, "only", ())), force=tuple(getattr(args, "force", ())),
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.command == "build":
             return build_.build(project, options)
+        if args.command == "clean":
+            return clean(project, options, args)
         return {"status": status, "list": list_, "fetch": fetch}[args.command](project, options, args)
     except UserError as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
@@ -85,10 +88,19 @@ def _terminate(number, frame) -> None:
     raise Terminated()
 
 
-def clean(project) -> int:
-    """Delete build/, after any build using it has finished (a build holds its lock until it is done)."""
+def clean(project, options, args) -> int:
+    """Delete build/ (or, with --unused, the cached results the configuration does not use), after any build
+    using it has finished (a build holds its lock until it is done)."""
+    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if args.unused:
+        planned, _ = build_.prepare(project, options, build_.settings_for(project, options))
+        needed = {n: {p.key} for n, p in planned.items() if p.node.is_experiment}
+        with build_.exclusive(project.build, say):
+            removed = Cache(project.build / "cache").sweep(keep=0, needed=needed)
+        print(f"removed {removed} cached result(s) that the configuration does not use")
+        return 0
     if project.build.exists():
-        with build_.exclusive(project.build, lambda line: print(line, file=sys.stderr, flush=True)):
+        with build_.exclusive(project.build, say):
             shutil.rmtree(project.build)
     print(f"removed {project.build}")
     return 0

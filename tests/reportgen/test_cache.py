@@ -162,6 +162,38 @@ def test_sweep_keeps_the_newest_entries(tmp_path: Path) -> None:
     assert [k for k in ("k0", "k1", "k2", "k3", "k4") if cache.has("exp", k)] == ["k2", "k3", "k4"]
 
 
+def test_sweep_keeps_by_last_use_and_always_what_is_needed(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    for i in range(5):
+        store.write_entry(cache.entry("exp", f"k{i}"), i, {})
+        os.utime(cache.entry("exp", f"k{i}") / store.META, (1000 + i, 1000 + i))
+    assert cache.sweep(keep=2, needed={"exp": {"k0"}}) == 3  # k0 is used now: it is the newest
+    assert [k for k in ("k0", "k1", "k2", "k3", "k4") if cache.has("exp", k)] == ["k0", "k4"]
+    assert cache.sweep(keep=0, needed={"exp": {"k4"}}) == 1
+    assert [k for k in ("k0", "k4") if cache.has("exp", k)] == ["k4"]
+
+
+def test_trying_set_variants_does_not_evict_what_the_plain_build_needs(tiny) -> None:
+    assert tiny.build().code == 0
+    for n in (5, 6, 7, 8, 9):
+        assert "numbers" in tiny.build(f"numbers.n={n}").ran
+    run = tiny.build()
+    assert run.ran == set() and {"numbers", "curve"} <= run.cached
+
+
+def test_clean_unused_removes_what_the_configuration_does_not_use(tiny, capsys) -> None:
+    from reportgen.cli import main
+
+    tiny.build()
+    tiny.build("numbers.n=5")
+    tiny.purge()
+    assert main(["clean", "--unused", "--device", "cpu"]) == 0
+    assert "removed 2 cached result(s)" in capsys.readouterr().out  # numbers and curve of n=5
+    assert len(list((tiny.build_dir / "cache" / "numbers").glob("*/meta.json"))) == 1
+    run = tiny.build()
+    assert run.ran == set() and run.code == 0
+
+
 def test_cache_entry_is_only_an_entry_with_its_meta(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     (tmp_path / "exp" / "half").mkdir(parents=True)
