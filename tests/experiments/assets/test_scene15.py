@@ -218,6 +218,47 @@ def test_ensure_never_overwrites_a_broken_folder(tmp_path):
     assert (root / "train").is_dir()
 
 
+def _never_download_over(message: str) -> None:
+    lowered = message.lower()
+    assert not any(word in lowered for word in ("download", "fetch", "re-extract", "zip")), message
+
+
+def test_a_users_own_folder_is_told_what_is_wrong_never_to_download_over_it(tmp_path):
+    root = _split_tree(tmp_path / "mine")
+    shutil.rmtree(root / "test" / "store")
+    message = _error(root, tmp_path)
+    assert "give train/ and test/ the same class folders" in message
+    _never_download_over(message)
+    shutil.rmtree(root / "train" / "store")
+    message = _error(root, tmp_path)
+    assert "add a folder for each missing class there" in message and "store" in message
+    _never_download_over(message)
+    _split_tree(root)
+    for path in (root / "test" / "kitchen").iterdir():
+        path.write_bytes(b"")
+    message = _error(root, tmp_path)
+    assert "put readable images of kitchen there" in message
+    _never_download_over(message)
+    shutil.rmtree(root / "test")
+    message = _error(root, tmp_path)
+    assert "add test/ with the same class folders as train/" in message
+    _never_download_over(message)
+
+
+def test_the_asset_of_a_broken_folder_says_what_to_fix_and_offers_no_download(tmp_path):
+    root = _split_tree(tmp_path / "mine")
+    shutil.rmtree(root / "test" / "store")
+    (asset,) = scene15_assets(Scene15Config(root=str(root)))
+    assert asset.url is None and "only in train: ['store']" in asset.problem
+    line = asset.describe()
+    assert line.startswith(f"15 Scene dataset (15ScenesData.zip, unzipped) at {root}: train and test hold different")
+    assert "give train/ and test/ the same class folders" in line
+    _never_download_over(line.replace("(15ScenesData.zip, unzipped)", ""))
+    with pytest.raises(AssetError) as error:
+        ensure_scene15(Scene15Config(root=str(root)), offline=False, urls=("file:///nowhere.zip",), progress=False)
+    _never_download_over(str(error.value).replace("(15ScenesData.zip, unzipped)", ""))
+
+
 @pytest.fixture(scope="module")
 def real_data(tmp_path_factory):
     if not SHARED_SCENE.is_dir():
