@@ -230,3 +230,50 @@ def test_explain_says_which_part_changed() -> None:
         "source exp/helpers.py changed", "source exp/new.py changed", "setting x 1 → 2", "input numbers changed",
         "library torch '2.0' → '2.1'", "device cpu → cuda", "data or weights changed",
     ]
+
+
+DATA = """\
+import hashlib
+from pathlib import Path
+
+from reportgen import experiment, resource
+
+
+def _fingerprint(path: str = "data.txt") -> dict:
+    return {"sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+
+
+@resource(fingerprint=_fingerprint, watch=lambda path="data.txt": [path])
+def data(path: str = "data.txt") -> str:
+    \"\"\"A data file.\"\"\"
+    return Path(path).read_text()
+
+
+@experiment
+def words(data: str) -> dict:
+    \"\"\"Words in the data.\"\"\"
+    return {"count": len(data.split())}
+
+
+@experiment
+def longer(words: dict) -> dict:
+    \"\"\"Depends on the data through words.\"\"\"
+    return {"count": words["count"] + 1}
+"""
+
+
+def test_editing_a_resources_data_file_reruns_its_dependents_and_nothing_else(tiny) -> None:
+    data = tiny.root / "data.txt"
+    data.write_text("one two three")
+    tiny.write(f"{tiny.pkg}/data_words.py", DATA)
+    assert {"words", "longer"} <= tiny.build().ran
+    stat = data.stat()
+    data.write_text("one two four!")  # the same size: only the content (the resource's fingerprint) differs
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # (the no-op check looks at sizes and mtimes)
+    run = tiny.build()
+    assert run.ran == {"words", "longer"} and {"numbers", "ramp", "curve", "picture"} <= run.cached
+    assert tiny.json("results.json")["experiments"]["words"]["values"] == {"count": 3}
+    changed_key = tiny.json("manifest.json")["outcomes"]["words"]["key"]
+    data.write_text("one two three")
+    assert tiny.build().cached >= {"words", "longer"}  # back to the first content: its cached entry
+    assert tiny.json("manifest.json")["outcomes"]["words"]["key"] != changed_key
