@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk is full, a folder is read-only…: what and where, in one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"reportgen: error: {exc.strerror or exc}{where}; free some space or fix the folder's permissions, "
+              "then build again (the previous report is unchanged)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (as Terminated): the previous report is left as it was
         print("reportgen: interrupted; finished experiments are cached and the rest runs next time", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130

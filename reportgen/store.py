@@ -140,11 +140,15 @@ def write_text_atomic(path: Path, text: str | bytes) -> None:
     """Replace `path` only once the new content is completely written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(text.encode("utf-8") if isinstance(text, str) else text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(text.encode("utf-8") if isinstance(text, str) else text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:  # a full disk or an interrupt: the old content stays, and no partial file is left beside it
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def staging_folder(target: Path) -> Path:
