@@ -91,7 +91,7 @@ def _inspect_all(root: Path, files: list[Path], memo_dir: Path) -> dict[Path, Re
         records[path], computed = recall(entries, name, path, inspect_file)
         changed |= computed
     if changed or len(entries) != len(keys):
-        write_memo(memo_file, {name: entries[name] for name in keys.values()})
+        write_memo(memo_file, {name: entries[name] for name in keys.values() if name in entries})
     return records
 
 

@@ -115,6 +115,37 @@ def test_bad_files_are_skipped_with_reasons(tmp_path):
     assert len(data.train.paths) == 60 - 3 and data.train.paths[4] == coast / "image_0003.jpg"
 
 
+def test_an_unreadable_file_is_skipped_and_read_again_once_readable(tmp_path, monkeypatch):
+    root = _split_tree(tmp_path / "data", train=3)
+    locked = root / "train" / "coast" / "image_0001.jpg"
+    real = Path.read_bytes
+
+    def read_bytes(path):  # as chmod 000 does for a user who is not root
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    data = _load(root, tmp_path)
+    assert [(s.path, s.reason) for s in data.skipped] == [(locked, "unreadable (Permission denied)")]
+    monkeypatch.setattr(Path, "read_bytes", real)  # permissions fixed (the mtime does not change)
+    assert _load(root, tmp_path).skipped == () and locked in _load(root, tmp_path).train.paths
+
+
+def test_symlinks_fifos_and_devices_in_a_class_folder_never_hang_the_scan(tmp_path):
+    import os
+
+    root = _split_tree(tmp_path / "data", train=2)
+    coast = root / "train" / "coast"
+    os.mkfifo(coast / "pipe.jpg")  # reading it would block forever
+    (coast / "zero.jpg").symlink_to("/dev/zero")  # reading it would never end
+    (coast / "outside.jpg").symlink_to(tmp_path / "nowhere.jpg")  # dangling
+    data = _load(root, tmp_path)
+    reasons = {s.path.name: s.reason for s in data.skipped}
+    assert set(reasons) == {"pipe.jpg", "zero.jpg", "outside.jpg"}
+    assert len(data.train.paths) == 30
+
+
 def test_class_with_no_usable_image_is_an_error(tmp_path):
     root = _split_tree(tmp_path / "data")
     for path in (root / "test" / "kitchen").iterdir():
