@@ -36,7 +36,7 @@ def load_settings(path: Path | None, overrides: list[str]) -> Settings:
         if not path.is_file():
             raise UserError(f"config file {path} not found; pass an existing file with --config")
         try:
-            tree = tomllib.loads(path.read_text(encoding="utf-8"))
+            tree = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows editors) is fine
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"config file {path}: invalid TOML ({exc}); fix the file") from None
         except UnicodeDecodeError as exc:

@@ -234,3 +234,9 @@ def test_the_practicals_nonsense_settings_are_refused_while_planning(override, m
     settings = load_settings(root / "configs" / "offline.toml", [override])
     with pytest.raises(UserError, match=message):
         plan(discover("experiments"), settings, Context("cpu", True, root / "build" / "nowhere"), SourceIndex(root))
+
+
+def test_a_config_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[report]\ntitle = 'T'\n")
+    assert load_settings(path, []).section("report") == {"title": "T"}
