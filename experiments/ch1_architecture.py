@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from experiments.settings import InputSize
 from reportgen import experiment
 
 
@@ -32,7 +33,7 @@ def layer_table(model: nn.Module, input_size: int) -> list[dict]:
 
 
 @experiment
-def architecture_params(transfer_arch: nn.Module, input_size: int = 224) -> dict:
+def architecture_params(transfer_arch: nn.Module, input_size: InputSize = 224) -> dict:
     """Parameters of the transfer network, layer by layer, and the share held by the fully connected layers."""
     rows = layer_table(transfer_arch, input_size)
     total = sum(p.numel() for p in transfer_arch.parameters())
@@ -53,7 +54,7 @@ def architecture_params(transfer_arch: nn.Module, input_size: int = 224) -> dict
 
 
 @experiment
-def architecture_output(transfer_arch: nn.Module, transfer_categories: list, input_size: int = 224) -> dict:
+def architecture_output(transfer_arch: nn.Module, transfer_categories: list, input_size: InputSize = 224) -> dict:
     """Size of the network's output, read from a forward pass, and the classes it stands for."""
     with torch.no_grad():
         out = transfer_arch(torch.zeros(1, 3, input_size, input_size, device="meta"))

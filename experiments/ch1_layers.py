@@ -18,6 +18,7 @@ from experiments.methods.classify import choose_c, pca_sweep
 from experiments.methods.features import ImageFiles, Preprocess
 from experiments.methods.grayscale import fold_first_conv, fold_first_conv_normalized, max_output_difference
 from experiments.methods.training import TrainConfig, train_linear_head
+from experiments.settings import Count, CountOrZero, Counts, Fraction, Jobs, Positive, Positives, Seed, Workers
 from reportgen import UserError, experiment
 
 
@@ -47,7 +48,7 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
 
 
 @experiment
-def layer_sweep(scene_features: dict, baseline: dict, jobs: int = -1, same_within: float = 0.005) -> dict:
+def layer_sweep(scene_features: dict, baseline: dict, jobs: Jobs = -1, same_within: Fraction = 0.005) -> dict:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
     train, test = scene_features["train"], scene_features["test"]
     labels = scene_features["train_labels"], scene_features["test_labels"]
@@ -79,8 +80,9 @@ def _batch(paths: list, preprocess: Preprocess, device: torch.device) -> torch.T
 
 @experiment
 def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict, device: torch.device,
-              batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
-              check_images: int = 8, seed: int = 0, same_within: float = 0.005, robust_within: float = 0.03) -> dict:
+              batch_size: CountOrZero = 0, workers: Workers = -1, amp: bool = True, per_class_on_cpu: CountOrZero = 10,
+              check_images: Count = 8, seed: Seed = 0, same_within: Fraction = 0.005,
+              robust_within: Fraction = 0.03) -> dict:
     """Gray images into an RGB network: replication, conv1 folded exactly (summed), conv1 averaged."""
     net, size = transfer_net, transfer_net.input_size
     exact, conv = fold_first_conv_normalized(net.module, net.mean, net.std)
@@ -119,11 +121,12 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, bas
 
 @experiment
 def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
-                       device: torch.device, head_epochs: int = 50, head_lr: float = 1e-3, head_batch_size: int = 128,
-                       finetune_layers: int = 2, finetune_epochs: int = 20, finetune_seconds: float = 30.0,
-                       finetune_lr: float = 1e-4, batch_size: int = 32, workers: int = -1, amp: bool = True,
-                       channels_last: bool = True, per_class_on_cpu: int = 10,
-                       seed: int = 0, same_within: float = 0.01) -> dict:
+                       device: torch.device, head_epochs: Count = 50, head_lr: Positive = 1e-3,
+                       head_batch_size: Count = 128,
+                       finetune_layers: Count = 2, finetune_epochs: Count = 20, finetune_seconds: Positive = 30.0,
+                       finetune_lr: Positive = 1e-4, batch_size: Count = 32, workers: Workers = -1, amp: bool = True,
+                       channels_last: bool = True, per_class_on_cpu: CountOrZero = 10,
+                       seed: Seed = 0, same_within: Fraction = 0.01) -> dict:
     """The network as the classifier: a new last layer on frozen features, fine-tuning deeper layers, the SVM."""
     classes = len(scene15.classes)
     head_config = TrainConfig(epochs=head_epochs, lr=head_lr, batch_size=head_batch_size, max_seconds=None, seed=seed)
@@ -163,8 +166,8 @@ def _c_figure(cs: list, cv: np.ndarray, test: list, best: float) -> Figure:
 
 
 @experiment
-def svm_c(scene_features: dict, baseline: dict, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), folds: int = 5,
-          seed: int = 0, jobs: int = -1) -> dict:
+def svm_c(scene_features: dict, baseline: dict, cs: Positives = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), folds: Count = 5,
+          seed: Seed = 0, jobs: Jobs = -1) -> dict:
     """C chosen by stratified cross-validation on the training set only, then tested once."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     cs, base_c = [float(c) for c in cs], float(baseline["C"])
@@ -198,8 +201,9 @@ def other_role(transfer_net: Network, compare_net: Network, visualize_net: Netwo
 
 @experiment
 def other_network(transfer_net: Network, compare_net: Network, visualize_net: Network, scene15: Scene15,
-                  scene_features: dict, baseline: dict, device: torch.device, batch_size: int = 0, workers: int = -1,
-                  amp: bool = True, per_class_on_cpu: int = 10, seed: int = 0) -> dict:
+                  scene_features: dict, baseline: dict, device: torch.device, batch_size: CountOrZero = 0,
+                  workers: Workers = -1,
+                  amp: bool = True, per_class_on_cpu: CountOrZero = 10, seed: Seed = 0) -> dict:
     """The practical's pipeline with another pretrained network's penultimate features, on the same images."""
     role, other = other_role(transfer_net, compare_net, visualize_net)
     part = subset(scene15, device, per_class_on_cpu, seed)
@@ -241,8 +245,8 @@ def _pca_figure(points: list[dict], full: dict) -> Figure:
 
 
 @experiment
-def pca(scene_features: dict, baseline: dict, dims: tuple = (8, 16, 32, 64, 128, 256, 512), tolerance: float = 0.01,
-        gain_above: float = 0.005) -> dict:
+def pca(scene_features: dict, baseline: dict, dims: Counts = (8, 16, 32, 64, 128, 256, 512), tolerance: Fraction = 0.01,
+        gain_above: Fraction = 0.005) -> dict:
     """PCA (fitted on train) to several dimensions before the SVM: accuracy and time against no PCA."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     C, seed = baseline["C"], baseline["seed"]

@@ -14,6 +14,7 @@ from experiments.assets.networks import Network
 from experiments.ch2_common import FONT, WIDTH, Panel, clip, image_grid, short_name
 from experiments.methods.grayscale import first_rgb_conv
 from experiments.methods.transforms import normalize
+from experiments.settings import Count, Fraction, Seed
 from reportgen import experiment
 
 TOP = 5
@@ -108,7 +109,7 @@ def _errors_figure(images: np.ndarray, rows: list[dict], limit: int = 10) -> Fig
 
 @experiment
 def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet, device: torch.device,
-                sure_above: float = 0.5, shown: int = 12) -> dict:
+                sure_above: Fraction = 0.5, shown: Count = 12) -> dict:
     """Top-5 classes of our images (the figure shows at most `shown`, errors first; the accuracy covers them all),
     and top-1 / top-5 accuracy on the labelled validation images."""
     probs = probabilities(transfer_net.module, network_input(transfer_net, view(images, transfer_net), device))
@@ -149,7 +150,7 @@ def variant_input(net: Network, unit: Tensor, variant: str) -> Tensor:
 
 @experiment
 def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: ImageSet, device: torch.device,
-                         same_within: float = 0.005) -> dict:
+                         same_within: Fraction = 0.005) -> dict:
     """Predictions with and without the input normalization the network was trained with."""
     size = transfer_net.input_size
     val_unit = pixels(view(imagenet_val, transfer_net), size, device)
@@ -257,8 +258,8 @@ def _passes_figure(modes: dict, reference: Tensor, titles: dict) -> Figure:
 
 
 @experiment
-def eval_mode_effect(transfer_net: Network, imagenet_val: ImageSet, device: torch.device, passes: int = 5,
-                     max_images: int = 12, batch: int = 4, seed: int = 0) -> dict:
+def eval_mode_effect(transfer_net: Network, imagenet_val: ImageSet, device: torch.device, passes: Count = 5,
+                     max_images: Count = 12, batch: Count = 4, seed: Seed = 0) -> dict:
     """Repeated predictions in train mode against eval mode: what dropout (and batch statistics) do."""
     module, labels = transfer_net.module, imagenet_val.labels[:max_images]
     x = network_input(transfer_net, view(imagenet_val, transfer_net)[:max_images], device)
@@ -313,8 +314,8 @@ def first_conv_output(module: nn.Module, name: str, x: Tensor) -> Tensor:
 
 
 @experiment
-def conv1_maps(transfer_net: Network, images: ImageSet, device: torch.device, count: int = 2,
-               colour_threshold: float = 0.5) -> dict:
+def conv1_maps(transfer_net: Network, images: ImageSet, device: torch.device, count: Count = 2,
+               colour_threshold: Fraction = 0.5) -> dict:
     """The first convolution's filters and its activation maps (its output, before the activation) for images."""
     module = transfer_net.module
     name = first_rgb_conv(module)

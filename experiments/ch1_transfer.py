@@ -26,6 +26,7 @@ from experiments.ch1_svm import like, on_part, penultimate, svm
 from experiments.methods.classify import most_confused
 from experiments.methods.features import ImageFiles, extract
 from experiments.methods.training import TrainConfig, train_from_scratch
+from experiments.settings import Count, CountOrZero, Fraction, Positive, Seed, Workers
 from reportgen import experiment
 
 INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor scenes of 15 Scene
@@ -34,8 +35,8 @@ INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor s
 # -- experiments --------------------------------------------------------------------------------------------------
 
 @experiment
-def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device, batch_size: int = 0,
-                   workers: int = -1, amp: bool = True, channels_last: bool = True, fold: bool = True) -> dict:
+def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device, batch_size: CountOrZero = 0,
+                   workers: Workers = -1, amp: bool = True, channels_last: bool = True, fold: bool = True) -> dict:
     """Every layer's pooled features of every 15 Scene image, from one pass of the transfer network."""
     layers = feature_layers(transfer_net)
     paths = list(scene15.train.paths) + list(scene15.test.paths)
@@ -73,7 +74,7 @@ def _duplicate_rows(groups: tuple, where: str, root) -> list[dict]:
 
 
 @experiment
-def data_audit(scene15: Scene15, examples: int = 8) -> dict:
+def data_audit(scene15: Scene15, examples: Count = 8) -> dict:
     """The 15 Scene data as loaded: images per class and split, sizes, modes, exact duplicates, skipped files."""
     a, root = audit(scene15), scene15.root
     groups = a.duplicates_within_train + a.duplicates_within_test + a.duplicates_across
@@ -122,7 +123,7 @@ def _group_accuracy(confusion: np.ndarray, classes: list[str], members: set[str]
 
 
 @experiment
-def baseline(scene_features: dict, C: float = 1.0, seed: int = 0) -> dict:
+def baseline(scene_features: dict, C: Positive = 1.0, seed: Seed = 0) -> dict:
     """The practical's method on every image: LinearSVC(C) on L2-normalized penultimate features, scored on test."""
     result = svm(*penultimate(scene_features), C=C, seed=seed)
     return {"network": scene_features["network"], "layer": scene_features["penultimate"], "C": C, "seed": seed,
@@ -130,7 +131,7 @@ def baseline(scene_features: dict, C: float = 1.0, seed: int = 0) -> dict:
 
 
 @experiment
-def per_class(scene_features: dict, baseline: dict, pairs: int = 6) -> dict:
+def per_class(scene_features: dict, baseline: dict, pairs: Count = 6) -> dict:
     """The practical's baseline (LinearSVC on L2-normalized penultimate features): per class and confusions."""
     classes = list(scene_features["classes"])
     result, C = on_part(baseline, scene_features), baseline["C"]
@@ -157,9 +158,9 @@ def per_class(scene_features: dict, baseline: dict, pairs: int = 6) -> dict:
 
 @experiment
 def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
-                         device: torch.device, batch_size: int = 0, workers: int = -1, amp: bool = True,
-                         per_class_on_cpu: int = 10, seed: int = 0, large_gain: float = 0.2,
-                         above_chance: float = 0.05) -> dict:
+                         device: torch.device, batch_size: CountOrZero = 0, workers: Workers = -1, amp: bool = True,
+                         per_class_on_cpu: CountOrZero = 10, seed: Seed = 0, large_gain: Fraction = 0.2,
+                         above_chance: Fraction = 0.05) -> dict:
     """The same pipeline on the same images with the architecture's random (untrained) weights."""
     part = subset(scene15, device, per_class_on_cpu, seed)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
@@ -205,9 +206,10 @@ def _parameters(module: nn.Module) -> int:
 
 @experiment
 def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
-                 device: torch.device, epochs: int = 30, max_seconds: float = 30.0, lr: float = 3e-4,
-                 batch_size: int = 32, per_class_on_cpu: int = 5, amp: bool = True, channels_last: bool = True,
-                 workers: int = -1, seed: int = 0, overfit_gap: float = 0.15, near_chance: float = 0.1) -> dict:
+                 device: torch.device, epochs: Count = 30, max_seconds: Positive = 30.0, lr: Positive = 3e-4,
+                 batch_size: Count = 32, per_class_on_cpu: CountOrZero = 5, amp: bool = True,
+                 channels_last: bool = True, workers: Workers = -1, seed: Seed = 0, overfit_gap: Fraction = 0.15,
+                 near_chance: Fraction = 0.1) -> dict:
     """A bounded run training the same architecture from random weights on 15 Scene, against the features."""
     classes = len(scene15.classes)
     part = subset(scene15, device, per_class_on_cpu, seed)

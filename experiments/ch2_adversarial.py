@@ -16,6 +16,7 @@ from experiments.ch2_common import (
     resize_normalize, same_network, short_name, small_type, to_pixels, to_uint8, visible_gain,
 )
 from experiments.methods.attacks import AttackResult, fgsm, naive_targeted, perturbation_sizes, pgd
+from experiments.settings import Count, Fraction, Names, Positive, Positives, Qualities, Seed
 from reportgen import experiment
 
 
@@ -82,8 +83,8 @@ def _median(values: np.ndarray) -> float | None:
 
 @experiment
 def naive_attack(visualize_net: Network, imagenet_val: ImageSet, device: torch.device, target: str = "stingray",
-                 targets: tuple = ("stingray", "goldfish", "pizza"), step: float = 1.0, max_steps: int = 100,
-                 shown: int = 4, narrow_win_below: float = 0.5, invisible_levels: float = 4.0) -> dict:
+                 targets: Names = ("stingray", "goldfish", "pizza"), step: Positive = 1.0, max_steps: Count = 100,
+                 shown: Count = 4, narrow_win_below: Fraction = 0.5, invisible_levels: Positive = 4.0) -> dict:
     """The practical's naive targeted attack x ← x + η·g/‖g‖₂ on every image, for one target and several."""
     batch = prepare(imagenet_val, visualize_net, device)
     t = class_index(visualize_net, target)
@@ -159,8 +160,8 @@ def _survival_plot(rows: list[dict], transfer: float) -> Figure:
 
 @experiment
 def attack_consequences(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet, naive_attack: dict,
-                        device: torch.device, jpeg_qualities: tuple = (75, 95, 50),
-                        often_above: float = 0.5, rarely_below: float = 0.1) -> dict:
+                        device: torch.device, jpeg_qualities: Qualities = (75, 95, 50),
+                        often_above: Fraction = 0.5, rarely_below: Fraction = 0.1) -> dict:
     """Do the naive examples fool the other network, and do they survive being saved as PNG or JPEG?"""
     x = torch.as_tensor(naive_attack["adversarial"], device=device)
     target = int(naive_attack["target_index"])
@@ -245,8 +246,8 @@ def _comparison_plot(rows: list[dict], eps_levels: tuple, naive: list[float], ta
 
 @experiment
 def attack_comparison(visualize_net: Network, imagenet_val: ImageSet, naive_attack: dict, device: torch.device,
-                      eps_levels: tuple = (1.0, 2.0, 4.0, 8.0), pgd_steps: int = 10, seed: int = 0,
-                      clear_gap: float = 0.1, fgsm_gap: float = 0.2) -> dict:
+                      eps_levels: Positives = (1.0, 2.0, 4.0, 8.0), pgd_steps: Count = 10, seed: Seed = 0,
+                      clear_gap: Fraction = 0.1, fgsm_gap: Fraction = 0.2) -> dict:
     """FGSM and PGD (untargeted and targeted) at several L∞ budgets, against the naive attack."""
     batch = prepare(imagenet_val, visualize_net, device)
     clean = predict(visualize_net, batch.x).classes

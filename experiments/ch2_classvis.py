@@ -15,6 +15,9 @@ from experiments.ch2_common import (
 )
 from experiments.methods.classvis import ClassVisConfig, ClassVisResult, class_visualization, random_init
 from experiments.methods.transforms import normalize_bounds
+from experiments.settings import (
+    Count, CountOrZero, Fraction, Indices, NonNegative, NonNegatives, Positive, Positives, Seed,
+)
 from reportgen import experiment
 
 
@@ -71,10 +74,11 @@ def _snapshots(net: Network, result: ClassVisResult, targets: list[int]) -> tupl
 
 
 @experiment
-def class_images(visualize_net: Network, device: torch.device, classes: tuple = (76, 78, 187, 683, 366, 604, 113),
-                 steps: int = 200, lr: float = 5.0, l2_reg: float = 1e-3, max_jitter: int = 16, blur_every: int = 10,
-                 blur_sigma: float = 0.5, snapshot_steps: tuple = (0, 25, 50, 100, 200), seed: int = 0,
-                 certain_above: float = 0.9, fairly_above: float = 0.5) -> dict:
+def class_images(visualize_net: Network, device: torch.device, classes: Indices = (76, 78, 187, 683, 366, 604, 113),
+                 steps: Count = 200, lr: Positive = 5.0, l2_reg: NonNegative = 1e-3, max_jitter: CountOrZero = 16,
+                 blur_every: Count = 10,
+                 blur_sigma: NonNegative = 0.5, snapshot_steps: Indices = (0, 25, 50, 100, 200), seed: Seed = 0,
+                 certain_above: Fraction = 0.9, fairly_above: Fraction = 0.5) -> dict:
     """Images generated from noise to maximize each class's score, all classes optimized as one batch."""
     config = ClassVisConfig(steps, lr, l2_reg, max_jitter, blur_every, blur_sigma)
     targets = [int(c) for c in classes]
@@ -137,9 +141,10 @@ def _grid_figure(table: list[dict], images: np.ndarray, symbol: str) -> Figure:
 
 
 @experiment
-def class_image_grids(visualize_net: Network, class_images: dict, device: torch.device, grid_class: int = 76,
-                      lrs: tuple = (1.0, 5.0, 20.0, 50.0), l2_regs: tuple = (0.0, 1e-4, 1e-3, 1e-2),
-                      saturated_ratio: float = 0.9, overshoot_gap: float = 0.1, cost_gap: float = 0.05) -> dict:
+def class_image_grids(visualize_net: Network, class_images: dict, device: torch.device, grid_class: CountOrZero = 76,
+                      lrs: Positives = (1.0, 5.0, 20.0, 50.0), l2_regs: NonNegatives = (0.0, 1e-4, 1e-3, 1e-2),
+                      saturated_ratio: Fraction = 0.9, overshoot_gap: Fraction = 0.1,
+                      cost_gap: Fraction = 0.05) -> dict:
     """Grids over the number of steps (snapshots of the Q8 run), the step size and the L2 weight (one batch)."""
     settings = class_images["settings"]
     config = _config(settings)
@@ -198,8 +203,8 @@ def _from_image_figure(start: np.ndarray, final: np.ndarray, rows: list[dict]) -
 
 @experiment
 def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_images: dict, device: torch.device,
-                     images: tuple = (0, 7, 13, 19),
-                     layout_kept_above: float = 0.5, small_change_below: float = 20.0) -> dict:
+                     images: Indices = (0, 7, 13, 19),
+                     layout_kept_above: Fraction = 0.5, small_change_below: Positive = 20.0) -> dict:
     """The class visualization started from real photos with their true class as target (the Q8 settings)."""
     settings = class_images["settings"]
     picked = _picked(imagenet_val, images)
@@ -254,7 +259,7 @@ def _side_by_side(first: np.ndarray, first_rows: list[dict], second: np.ndarray,
 
 @experiment
 def class_images_compare(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet, class_images: dict,
-                         class_from_image: dict, device: torch.device, same_within: float = 0.05) -> dict:
+                         class_from_image: dict, device: torch.device, same_within: Fraction = 0.05) -> dict:
     """Q8 and Q10 with the compare network (same settings, same seeds), beside the first network's images."""
     same = same_network(visualize_net, compare_net)
     if same:  # the same numbers in give the same numbers out: the first network's results are the answer

@@ -16,6 +16,7 @@ from experiments.methods.saliency import (
     localize, map_agreement, mass_concentration, randomize_weights, rank_correlation, saliency, smoothgrad,
 )
 from experiments.methods.transforms import add_gaussian_noise, gaussian_blur
+from experiments.settings import Count, Fraction, NonNegative, Seed
 from reportgen import experiment
 
 
@@ -48,8 +49,8 @@ def _examples_figure(pixels: np.ndarray, maps: np.ndarray, rows: list[dict], pic
 
 @experiment
 def saliency_maps(visualize_net: Network, imagenet_val: ImageSet, device: torch.device,
-                  top_fraction: float = 0.05, informative_share: float = 0.25, examples: int = 3,
-                  same_within: float = 0.01) -> dict:
+                  top_fraction: Fraction = 0.05, informative_share: Fraction = 0.25, examples: Count = 3,
+                  same_within: Fraction = 0.01) -> dict:
     """Saliency maps of every image for its true class, and how concentrated each map's mass is."""
     batch = prepare(imagenet_val, visualize_net, device)
     pred = predict(visualize_net, batch.x)
@@ -109,10 +110,10 @@ def _limits_figure(pixels: np.ndarray, names: list[str], plain: np.ndarray, smoo
 
 @experiment
 def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: dict, device: torch.device,
-                    noise_levels: float = 1.0, smooth_samples: int = 16, smooth_noise: float = 0.15,
-                    examples: int = 5, seed: int = 0,
-                    pass_gap: float = 0.2, residual_above: float = 0.05, fragile_below: float = 0.8,
-                    same_within: float = 0.1) -> dict:
+                    noise_levels: NonNegative = 1.0, smooth_samples: Count = 16, smooth_noise: NonNegative = 0.15,
+                    examples: Count = 5, seed: Seed = 0,
+                    pass_gap: Fraction = 0.2, residual_above: Fraction = 0.05, fragile_below: Fraction = 0.8,
+                    same_within: Fraction = 0.1) -> dict:
     """Weight-randomization sanity check, sensitivity to imperceptible noise, and SmoothGrad beside the gradient."""
     batch = prepare(imagenet_val, visualize_net, device)
     maps = torch.as_tensor(saliency_maps["maps"])
@@ -173,8 +174,8 @@ def _boxes_figure(pixels: np.ndarray, masks: np.ndarray, boxes: np.ndarray, name
 
 @experiment
 def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: dict, device: torch.device,
-                 quantile: float = 0.8, smoothing: float = 4.0, largest_component: bool = True,
-                 same_within: float = 0.02) -> dict:
+                 quantile: Fraction = 0.8, smoothing: NonNegative = 4.0, largest_component: bool = True,
+                 same_within: Fraction = 0.02) -> dict:
     """Boxes around each (smoothed) map's strongest pixels, and whether the network still recognizes the crop."""
     batch = prepare(imagenet_val, visualize_net, device)
     maps = torch.as_tensor(np.asarray(saliency_maps["maps"]))[:, None]
@@ -222,8 +223,8 @@ def _compare_maps(compare_net: Network, imagenet_val: ImageSet, targets: np.ndar
 
 @experiment
 def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet, saliency_maps: dict,
-                     device: torch.device, examples: int = 5,
-                     agree_above_chance: float = 0.1, same_within: float = 0.02) -> dict:
+                     device: torch.device, examples: Count = 5,
+                     agree_above_chance: Fraction = 0.1, same_within: Fraction = 0.02) -> dict:
     """The compare network's saliency maps beside the first network's, and how much they agree."""
     first = np.asarray(saliency_maps["maps"])
     same = same_network(visualize_net, compare_net)

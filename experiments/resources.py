@@ -14,7 +14,7 @@ from torch import nn
 from experiments.assets import data_search, imagenet, networks, scene15 as scene15_data
 from experiments.assets.filememo import default_cache_dir
 from experiments.assets.network_choice import choose_network
-from reportgen import resource
+from reportgen import UserError, resource
 from reportgen.assets import Choice
 
 MEMO = "memo"
@@ -46,8 +46,18 @@ def _choose(offline: bool, standin_model: str = "", standin_weights: str = "", *
     return choose_network("", network_config(**settings), standin, _memo(), offline)
 
 
+def _fingerprint(**settings) -> dict:
+    """The network's identity; an unknown model or weights name is a configuration error (UserError), found
+    while planning, before any experiment runs."""
+    try:
+        networks.plan_network(settings["model"], settings["weights"])
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    return networks.network_fingerprint(_config_of(**settings))
+
+
 NETWORK_HOOKS = dict(
-    fingerprint=lambda **s: networks.network_fingerprint(_config_of(**s)),
+    fingerprint=lambda **s: _fingerprint(**s),
     assets=lambda **s: networks.network_assets(_config_of(**s), _memo()),
     watch=lambda **s: _weights_path(_config_of(**s)),
     fetch=lambda **s: networks.fetch_network(_config_of(**s), _memo()),

@@ -1,7 +1,9 @@
 """reportgen: declarative experiments, cached results, and a report rendered from them."""
 from reportgen.assets import Asset, AssetError
+from reportgen.constraints import Check, Ge, Gt, Le, Lt, NonEmpty, OneOf
 from reportgen.errors import UserError
 from reportgen.questions import Question
 from reportgen.registry import experiment, resource
 
-__all__ = ["Asset", "AssetError", "Question", "UserError", "experiment", "resource"]
+__all__ = ["Asset", "AssetError", "Check", "Ge", "Gt", "Le", "Lt", "NonEmpty", "OneOf", "Question", "UserError",
+           "experiment", "resource"]

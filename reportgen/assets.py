@@ -13,6 +13,7 @@ class Asset:
     path: str  # where it must be: "/root/.cache/torch/hub/checkpoints/vgg16-397923af.pth"
     url: str | None = None  # where it is downloaded from, if anywhere
     problem: str | None = None  # None when present and sound; else "missing", "truncated (12 of 528 MB)", ...
+    fix: str | None = None  # what to do, when it is not to download or put a file there (e.g. a user's own folder)
 
     @property
     def ok(self) -> bool:
@@ -20,6 +21,8 @@ class Asset:
 
     def describe(self) -> str:
         """One line: what is wrong, where, and what to do."""
+        if self.fix:
+            return f"{self.name} at {self.path}: {self.problem} — {self.fix}"
         fix = f"download {self.url} and put it at {self.path}" if self.url else f"put it at {self.path}"
         return f"{self.name}: {self.problem} — {fix}"
 

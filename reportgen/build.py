@@ -44,13 +44,13 @@ def settings_for(project: Project, options: Options) -> config.Settings:
 
 
 def build(project: Project, options: Options, say=lambda line: print(line, file=sys.stderr, flush=True)) -> int:
-    """Build the report; returns the exit code (0 only when every experiment succeeded)."""
-    with _exclusive(project.build, say):
+    """Build the report; returns the exit code (0 only when every experiment asked for succeeded)."""
+    with exclusive(project.build, say):
         return _build(project, options, say)
 
 
 @contextlib.contextmanager
-def _exclusive(folder: Path, say):
+def exclusive(folder: Path, say):
     """One build at a time per build folder: a second one waits for the first."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:
@@ -88,7 +88,7 @@ def _build(project: Project, options: Options, say) -> int:
     for line in _summary(failed):
         say(line)
     say(f"{len(outcomes) - len(failed)} of {len(outcomes)} experiments computed; report in {project.build}")
-    return 1 if failed else 0
+    return 1 if any(o.missing for o in outcomes.values()) else 0  # left out by --only: asked for, not a failure
 
 
 def _summary(failed: list[Outcome]) -> list[str]:
@@ -118,7 +118,8 @@ def _run(project: Project, options: Options, settings: config.Settings, say
          ) -> tuple[dict[str, Outcome], list[str], list[Choice]]:
     planned, context = prepare(project, options, settings)
     cache_ = cache.Cache(project.build / "cache")
-    cache_.sweep()
+    cache_.sweep(needed=needed_keys(project, options, planned))
+    check_patterns(planned, options.only)
     forced = Selection((), options.force).forced
     only = with_upstream(planned, options.only, lambda n: cache_.has(n, planned[n].key) and not forced(n))
     blocked = _preflight(planned, context, options, only)
@@ -136,6 +137,30 @@ def choices_of(planned: dict[str, Planned]) -> list[Choice]:
         if p.choice is not None:
             found.setdefault(p.choice.section, p.choice)
     return list(found.values())
+
+
+def needed_keys(project: Project, options: Options, planned: dict[str, Planned]) -> dict[str, set[str]]:
+    """The cache keys of this build and, when it has --set overrides, of the configuration without them: trying
+    variants never evicts what the plain build needs."""
+    needed: dict[str, set[str]] = {n: {p.key} for n, p in planned.items() if p.node.is_experiment}
+    if options.overrides:
+        try:
+            plain_options = dataclasses.replace(options, overrides=())
+            plain, _ = prepare(project, plain_options, settings_for(project, plain_options))
+        except UserError:  # the plain configuration is broken: nothing more to protect
+            return needed
+        for name, p in plain.items():
+            if p.node.is_experiment:
+                needed.setdefault(name, set()).add(p.key)
+    return needed
+
+
+def check_patterns(planned: dict[str, Planned], only: tuple[str, ...]) -> None:
+    """Every --only pattern must select some experiment: a typo is an error that lists the experiments."""
+    names = [n for n, p in planned.items() if p.node.is_experiment]
+    for pattern in only:
+        if not any(Selection((pattern,)).selected(n) for n in names):
+            raise UserError(f"--only {pattern!r} matches no experiment; the experiments are: {', '.join(names)}")
 
 
 def check_assets(planned: dict[str, Planned]) -> dict[str, list]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from importlib import metadata
@@ -84,12 +85,22 @@ class Cache:
     def record(self, name: str, attempt: dict[str, Any]) -> None:
         store.write_text_atomic(self.root / name / "last.json", json.dumps(attempt, indent=1, sort_keys=True))
 
-    def sweep(self, keep: int = 3) -> None:
-        """Remove leftovers of interrupted writes, and all but the newest `keep` entries per experiment."""
+    def sweep(self, keep: int = 3, needed: dict[str, set[str]] | None = None) -> int:
+        """Remove leftovers of interrupted writes and, per experiment, every entry but the `keep` most recently
+        used and those `needed` (experiment → keys), which count as used now. Returns how many were removed."""
+        needed = needed or {}
+        for name, keys in needed.items():
+            for key in keys:
+                if self.has(name, key):
+                    os.utime(self.entry(name, key) / store.META)  # last use: the meta file's mtime
+        removed = 0
         for folder in self.root.glob("*/"):
             for tmp in folder.glob(".tmp-*"):
                 shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
             entries = sorted((p for p in folder.iterdir() if (p / store.META).is_file()),
                              key=lambda p: (p / store.META).stat().st_mtime, reverse=True)
             for old in entries[keep:]:
-                shutil.rmtree(old, ignore_errors=True)
+                if old.name not in needed.get(folder.name, ()):
+                    shutil.rmtree(old, ignore_errors=True)
+                    removed += 1
+        return removed

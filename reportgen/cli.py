@@ -4,11 +4,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from reportgen import build as build_
 from reportgen.cache import Cache, explain
+from reportgen.assets import AssetError
 from reportgen.errors import UserError
 from reportgen.project import find_project
 
@@ -32,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fetch", help="download every file the configuration needs (weights, datasets)")
     _common(f)
     f.add_argument("--check", action="store_true", help="only list what is present and what is missing")
-    sub.add_parser("clean", help="delete build/ (cached results and outputs)")
+    c = sub.add_parser("clean", help="delete build/ (cached results and outputs)")
+    _common(c)
+    c.add_argument("--unused", action="store_true",
+                   help="delete only the cached results that the configuration (with --config/--set) does not use")
     return parser
 
 
@@ -49,13 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     # (measured on 2 cores), and it must be set before torch starts; an explicit setting wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         project = find_project(Path.cwd())
         os.chdir(project.root)  # relative paths in the configuration are relative to the project
-        if args.command == "clean":
-            shutil.rmtree(project.build, ignore_errors=True)
-            print(f"removed {project.build}")
-            return 0
         options = build_.Options(
             config=args.config, overrides=tuple(args.overrides), device=args.device, offline=args.offline,
             only=tuple(getattr(args, "only", ())), force=tuple(getattr(args, "force", ())),
@@ -64,13 +68,49 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.command == "build":
             return build_.build(project, options)
+        if args.command == "clean":
+            return clean(project, options, args)
         return {"status": status, "list": list_, "fetch": fetch}[args.command](project, options, args)
     except UserError as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except OSError as exc:  # the disk is full, a folder is read-only…: what and where, in one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"reportgen: error: {exc.strerror or exc}{where}; free some space or fix the folder's permissions, "
+              "then build again (the previous report is unchanged)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (as Terminated): the previous report is left as it was
         print("reportgen: interrupted; finished experiments are cached and the rest runs next time", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds (staging folders removed) as on Ctrl-C."""
+
+
+def _terminate(number, frame) -> None:
+    raise Terminated()
+
+
+def clean(project, options, args) -> int:
+    """Delete build/ (or, with --unused, the cached results the configuration does not use), after any build
+    using it has finished (a build holds its lock until it is done)."""
+    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if args.unused:
+        planned, _ = build_.prepare(project, options, build_.settings_for(project, options))
+        needed = {n: {p.key} for n, p in planned.items() if p.node.is_experiment}
+        with build_.exclusive(project.build, say):
+            removed = Cache(project.build / "cache").sweep(keep=0, needed=needed)
+        print(f"removed {removed} cached result(s) that the configuration does not use")
+        return 0
+    if project.build.exists():
+        with build_.exclusive(project.build, say):
+            shutil.rmtree(project.build)
+    print(f"removed {project.build}")
+    return 0
 
 
 def status(project, options, args) -> int:
@@ -112,7 +152,10 @@ def fetch(project, options, args) -> int:
         if not args.check and not all(a.ok for a in assets) and p.node.meta.fetch:
             if options.offline:
                 raise UserError("fetch --offline cannot download; drop --offline or use --check")
-            p.node.meta.fetch(**p.params)
+            try:
+                p.node.meta.fetch(**p.params)
+            except AssetError as error:  # no network, a failed or wrong download: say so and go on
+                print(f"FAILED   {name:14} {error}")
             assets = p.node.meta.assets(**p.params)
         for a in assets:
             missing += not a.ok

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reportgen.constraints import Constraint, problems
 from reportgen.errors import UserError
 
-RESERVED = ("report",)  # sections read by the renderer, not by experiments
+# Sections read by the renderer, not by experiments: their keys and defaults.
+RESERVED: dict[str, dict[str, Any]] = {"report": {"title": "Report", "course": "", "authors": [], "date": ""}}
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,14 @@ def load_settings(path: Path | None, overrides: list[str]) -> Settings:
         if not path.is_file():
             raise UserError(f"config file {path} not found; pass an existing file with --config")
         try:
-            tree = tomllib.loads(path.read_text(encoding="utf-8"))
+            tree = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows editors) is fine
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"config file {path}: invalid TOML ({exc}); fix the file") from None
+        except UnicodeDecodeError as exc:
+            raise UserError(f"config file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                            f"{exc.start}); save it as UTF-8") from None
+        except OSError as exc:
+            raise UserError(f"config file {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
     for item in overrides:
         _apply_override(tree, item)
     return Settings(tree, str(path) if path else "built-in defaults")
@@ -63,8 +70,10 @@ def _apply_override(tree: dict[str, Any], item: str) -> None:
     node[parts[-1]] = parse_value(raw.strip())
 
 
-def resolve(defaults: dict[str, Any], section: dict[str, Any], where: str, shared: set[str] = frozenset()) -> dict[str, Any]:
-    """The function's defaults with the section's values on top, type-checked against the defaults.
+def resolve(defaults: dict[str, Any], section: dict[str, Any], where: str, shared: set[str] = frozenset(),
+            constraints: dict[str, tuple[Constraint, ...]] | None = None) -> dict[str, Any]:
+    """The function's defaults with the section's values on top, type-checked against the defaults and checked
+    against the `constraints` declared beside them (`Annotated[int, Gt(0)]`).
 
     `shared` names the keys that other functions of the same section take: those are theirs, not errors."""
     params = copy.deepcopy(defaults)
@@ -77,6 +86,8 @@ def resolve(defaults: dict[str, Any], section: dict[str, Any], where: str, share
             extra = f" (did you mean '{hint[0]}'?)" if hint else f" (settings: {', '.join(known) or 'none'})"
             raise UserError(f"[{where}] has no setting '{key}'{extra}")
         params[key] = _coerce(value, defaults[key], f"[{where}] {key}")
+    for key, allowed in problems(params, constraints or {}):
+        raise UserError(f"[{where}] {key} = {params[key]!r}: {allowed}")
     return params
 
 
@@ -96,8 +107,11 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
 
 
 def check_sections(settings: Settings, sections: set[str]) -> None:
-    """Every table of the configuration must belong to some function or to the renderer."""
+    """Every table of the configuration must belong to some function or to the renderer, every key of the
+    renderer's sections must be one it reads, and no key may sit in a table that only holds tables."""
     known = sections | set(RESERVED)
+    for name, defaults in RESERVED.items():
+        resolve(defaults, settings.section(name), name)
 
     def walk(node: dict[str, Any], prefix: str) -> None:
         for key, value in node.items():
@@ -110,5 +124,9 @@ def check_sections(settings: Settings, sections: set[str]) -> None:
                 walk(value, path + ".")
             elif not isinstance(value, dict) and not prefix:
                 raise UserError(f"{settings.source}: '{key}' must be inside a section, e.g. [{key}] or [report]")
+            elif not isinstance(value, dict) and prefix[:-1] not in known:
+                inner = sorted(s for s in known if s.startswith(prefix))
+                raise UserError(f"{settings.source}: [{prefix[:-1]}] has no setting '{key}'; it only holds the "
+                                f"sections {', '.join(f'[{s}]' for s in inner)}")
 
     walk(settings.tree, "")

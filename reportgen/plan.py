@@ -62,7 +62,8 @@ def plan(registry: Registry, settings: config.Settings, context: Context, index:
     planned: dict[str, Planned] = {}
     for name in registry.order:
         node = registry.nodes[name]
-        params = config.resolve(node.defaults, settings.section(node.section), node.section, shared[node.section])
+        params = config.resolve(node.defaults, settings.section(node.section), node.section, shared[node.section],
+                                node.constraints)
         for other, choice in choices.items():  # a choice applies to every function of its resource's section
             if registry.nodes[other].section == node.section:
                 params.update({k: v for k, v in choice.overrides if k in params})
@@ -84,7 +85,8 @@ def resolve_choices(registry: Registry, settings: config.Settings, context: Cont
     for node in registry.nodes.values():
         if node.meta.resolve is None:
             continue
-        params = config.resolve(node.defaults, settings.section(node.section), node.section, shared[node.section])
+        params = config.resolve(node.defaults, settings.section(node.section), node.section, shared[node.section],
+                                node.constraints)
         try:
             choice = node.meta.resolve(offline=context.offline or not context.may_fetch, **params)
             choices[node.name] = dataclasses.replace(choice, section=choice.section or node.section)
@@ -102,6 +104,8 @@ def resolve_choices(registry: Registry, settings: config.Settings, context: Cont
 def _fingerprint(node: Node, params: dict[str, Any]) -> Any:
     try:
         return node.meta.fingerprint(**params)
+    except UserError as exc:  # the settings name something that does not exist: stop before anything runs
+        raise UserError(f"[{node.section}] {exc}") from None
     except Exception as exc:  # noqa: BLE001 — loading the resource will report it properly
         return {"unavailable": f"{type(exc).__name__}: {exc}"}
 

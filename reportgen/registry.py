@@ -9,6 +9,8 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from reportgen import constraints
+from reportgen.constraints import Constraint
 from reportgen.errors import UserError
 
 ATTR = "__reportgen__"
@@ -58,6 +60,7 @@ class Node:
     meta: Meta
     inputs: tuple[str, ...]
     defaults: dict[str, Any] = field(hash=False)
+    constraints: dict[str, tuple[Constraint, ...]] = field(default_factory=dict, hash=False)  # per setting
 
     @property
     def is_experiment(self) -> bool:
@@ -77,7 +80,7 @@ def node_from_function(fn: Callable) -> Node:
     params = inspect.signature(fn).parameters.values()
     inputs = tuple(p.name for p in params if p.default is inspect.Parameter.empty)
     defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-    return Node(fn.__name__, fn, getattr(fn, ATTR), inputs, defaults)
+    return Node(fn.__name__, fn, getattr(fn, ATTR), inputs, defaults, constraints.of_function(fn, defaults))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import hashlib
 import importlib
 import json
 import math
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from reportgen.assets import Choice
 from reportgen.questions import Answer, answer
 from reportgen.runner import Outcome
 
-DEFAULT_REPORT = {"title": "Report", "course": "", "authors": [], "date": ""}
+DEFAULT_REPORT = config.RESERVED["report"]
 
 
 def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], choices: list[Choice],
@@ -33,15 +34,25 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     results = {n: store.read_entry(cache_.entry(n, o.key)) for n, o in outcomes.items() if o.status in ("ran", "cached")}
     answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()}, results) for q in project.load_questions()]
     context = template_context(project, settings, outcomes, results, answers, options.self_contained, choices)
-    sources = render.publish_figures(results, project.build / "figures", options.self_contained)
-    html = render.render_html(project.templates, project.main_template, context, sources)
-    if options.pdf:
-        say("writing report.pdf…")
-        render.write_pdf(html, project.build, outputs[2])
-    store.write_text_atomic(outputs[1], html)
-    store.write_text_atomic(outputs[0], json.dumps(results_json(outcomes, results, answers, choices), indent=1,
-                                                     allow_nan=False))
-    say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}")
+    # Everything is written into a staging folder and swapped in together: a template error, Ctrl-C or SIGTERM
+    # while rendering or writing the PDF leaves the previous report, figures and results.json as they were.
+    staging = store.staging_folder(project.build)
+    try:
+        sources = render.publish_figures(results, staging / "figures", options.self_contained)
+        html = render.render_html(project.templates, project.main_template, context, sources)
+        if options.pdf:
+            say("writing report.pdf…")
+            render.write_pdf(html, staging, staging / "report.pdf")
+        store.write_text_atomic(staging / "report.html", html)
+        store.write_text_atomic(staging / "results.json",
+                                json.dumps(results_json(outcomes, results, answers, choices), indent=1,
+                                           allow_nan=False))
+        # The PDF goes too when not written (--no-pdf): an older one would look current.
+        store.swap_in(staging, project.build, ("figures", "report.pdf", "results.json", "report.html"))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}"
+        + ("" if options.pdf else " (no PDF: --no-pdf removed the previous one)"))
     return stamp
 
 

@@ -20,6 +20,9 @@ from reportgen.errors import UserError
 from reportgen.plan import Context, Planned
 
 
+NOT_SELECTED = "not selected by --only and not in the cache"  # a skip asked for, not a failure
+
+
 @dataclass
 class Outcome:
     """What happened to one experiment in this build."""
@@ -29,6 +32,11 @@ class Outcome:
     key: str
     reason: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def missing(self) -> bool:
+        """Not computed although it should have been: failed, or skipped for a reason other than --only."""
+        return self.status == "failed" or (self.status == "skipped" and self.reason != NOT_SELECTED)
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,7 @@ class Runner:
         if selection.selected(name):
             blocker = self._blocker(p)
         else:  # checked first, so that no resource is loaded (or downloaded) for it
-            blocker = "not selected by --only and not in the cache"
+            blocker = NOT_SELECTED
         if blocker:
             self.progress(f"{counter} {name}: skipped ({blocker.split(': ', 1)[0]})")
             return Outcome(name, "skipped", p.key, blocker)

@@ -6,9 +6,12 @@ import json
 import math
 import os
 import shutil
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -137,8 +140,54 @@ def write_text_atomic(path: Path, text: str | bytes) -> None:
     """Replace `path` only once the new content is completely written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(text.encode("utf-8") if isinstance(text, str) else text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(text.encode("utf-8") if isinstance(text, str) else text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:  # a full disk or an interrupt: the old content stays, and no partial file is left beside it
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def staging_folder(target: Path) -> Path:
+    """A fresh folder inside `target` to write a set of outputs into; leftovers of killed builds are removed."""
+    target.mkdir(parents=True, exist_ok=True)
+    for old in list(target.glob(".staging-*")) + list(target.glob(".replaced-*")):
+        shutil.rmtree(old, ignore_errors=True)
+    staging = target / f".staging-{os.getpid()}"
+    staging.mkdir()
+    return staging
+
+
+def swap_in(staging: Path, target: Path, names: tuple[str, ...]) -> None:
+    """Replace `target/name` by `staging/name` for every name, together: Ctrl-C and SIGTERM are held off until
+    all are in place. A name absent from `staging` is removed from `target`."""
+    replaced = target / f".replaced-{os.getpid()}"
+    with _signals_held():
+        replaced.mkdir(exist_ok=True)
+        for name in names:
+            if (target / name).exists():
+                os.replace(target / name, replaced / name)
+            if (staging / name).exists():
+                os.replace(staging / name, target / name)
+    shutil.rmtree(replaced, ignore_errors=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done, then act as they would have (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, frame: caught.append(number))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in caught[:1]:
+            signal.raise_signal(sig)

@@ -51,7 +51,10 @@ def inspect_file(path: Path) -> dict[str, Any]:
     `reason` is None for a usable image, else why it is skipped: an empty file, a file without an image
     suffix, or bytes that do not decode (corrupt, truncated).
     """
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:  # no permission, a file that vanished, an I/O error: this file is skipped
+        return {"sha256": None, "reason": f"unreadable ({error.strerror or error})"}
     record: dict[str, Any] = {"sha256": hashlib.sha256(data).hexdigest(), "reason": None}
     suffix = Path(path).suffix.lower()
     if not data:

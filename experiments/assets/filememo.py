@@ -48,5 +48,8 @@ def recall(entries: dict[str, Record], key: str, path: Path, compute: Callable[[
     if isinstance(record, dict) and record.get("size") == st.st_size and record.get("mtime_ns") == st.st_mtime_ns:
         return record, False
     record = {**compute(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if record.get("sha256") is None:  # the file could not be read (permissions): ask again next time
+        entries.pop(key, None)
+        return record, True
     entries[key] = record
     return record, True

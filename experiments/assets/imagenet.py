@@ -7,7 +7,6 @@ folder, non-image files, empty or undecodable images and sub-folders are skipped
 from __future__ import annotations
 
 import hashlib
-import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,13 @@ from experiments.assets.datafiles import (
     DECODE_ERRORS, IMAGE_SUFFIXES, DataError, Skipped, decode_error_reason, visible_entries,
 )
 from experiments.assets.download import download
+from experiments.assets.pixels import to_rgb
+from experiments.assets.safe_pickle import UnsafePickle, read_int_str_dict
 from reportgen.assets import Asset, AssetError
 
 IMAGENET_VAL_URL = "https://rdfia.github.io/data/3-b/imagenet_val_25.npz"
+# sha256 of that file (the copy in ../shared/data): a download with other content is refused.
+IMAGENET_VAL_SHA256 = "35141609d22457c791e8fbe10c2d3b09ed0d6a04b669173e9fbebb0b4915cd3c"
 VAL_NAME = "ImageNet validation images (imagenet_val_25.npz)"
 DEFAULT_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")  # bundled with scikit-image: no download
 
@@ -67,10 +70,10 @@ def imagenet_class_names() -> tuple[str, ...]:
 def fit_image(image: Image.Image, size: int, crop_fraction: float = 1.0,
               resample: Image.Resampling = Image.Resampling.BICUBIC) -> np.ndarray:
     """RGB uint8 (size, size, 3): shorter side resized to size / crop_fraction, then the centre cropped."""
-    image = image.convert("RGB")
+    image = to_rgb(image)  # 16-bit, alpha, palette, CMYK and ICC profiles handled (pixels.py)
     scale = size / crop_fraction / min(image.size)
     width, height = (max(size, round(side * scale)) for side in image.size)
-    image = image.resize((width, height), Image.Resampling.BICUBIC)
+    image = image.resize((width, height), resample)
     left, top = (width - size) // 2, (height - size) // 2
     return np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
 
@@ -79,23 +82,30 @@ def _bad_npz(path: Path, what: str) -> DataError:
     return DataError(f"{path} is not the practical's imagenet_val_25.npz: {what} — download {IMAGENET_VAL_URL} again")
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """X, y, label_map; only a zip archive (.npz) is opened, so no bare pickle file is ever unpickled."""
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """X, y and the label map. The arrays are read with `allow_pickle=False`; `label_map`, a pickled dict, only
+    through a restricted unpickler that admits numpy's array constructors and nothing else (no code runs)."""
     if not zipfile.is_zipfile(path):
         raise _bad_npz(path, "not an .npz archive")
     try:
-        with np.load(path, allow_pickle=True) as data:  # pickle only for this file: label_map holds a dict
+        with np.load(path, allow_pickle=False) as data:
             found = list(data.files)
-            arrays = {key: data[key] for key in ("X", "y", "label_map") if key in found}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as error:
+            arrays = {key: data[key] for key in ("X", "y") if key in found}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise _bad_npz(path, f"unreadable ({str(error).splitlines()[0] if str(error) else type(error).__name__})")
-    missing = [key for key in ("X", "y", "label_map") if key not in arrays]
+    missing = [key for key in ("X", "y", "label_map") if key not in found]
     if missing:
         raise _bad_npz(path, f"no {', '.join(missing)} in it (found {', '.join(found) or 'nothing'})")
     raw = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
     if raw:
         raise _bad_npz(path, f"{', '.join(raw)} not stored as .npy arrays")
-    return arrays["X"], arrays["y"], arrays["label_map"]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            label_map = read_int_str_dict(archive, "label_map.npy")
+    except (UnsafePickle, ValueError, OSError, zipfile.BadZipFile) as error:
+        why = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise _bad_npz(path, f"label_map unusable: {why}") from None
+    return arrays["X"], arrays["y"], label_map
 
 
 def load_imagenet_val(path: Path | str) -> ImageSet:
@@ -111,9 +121,7 @@ def load_imagenet_val(path: Path | str) -> ImageSet:
         raise _bad_npz(path, f"y is {labels.dtype} {labels.shape}, expected {images.shape[0]} integer labels")
     if labels.size and (labels.min() < 0 or labels.max() >= 1000):
         raise _bad_npz(path, f"labels outside 0..999 (from {labels.min()} to {labels.max()})")
-    if label_map.shape != () or not isinstance(label_map.item(), dict):
-        raise _bad_npz(path, f"label_map is {label_map.dtype} {label_map.shape}, expected a 0-d array holding a dict")
-    names_of = label_map.item()
+    names_of = label_map
     fallback = imagenet_class_names()
     names = tuple(str(names_of.get(int(i), fallback[int(i)])) for i in labels)
     return ImageSet(images, labels.astype(np.int64), names, f"file {path}")
@@ -127,7 +135,7 @@ def _read_image(path: Path, size: int) -> tuple[np.ndarray | None, str | None]:
         return None, "empty file (0 bytes)"
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8), None
+            return np.asarray(to_rgb(image), dtype=np.uint8), None  # 16-bit, alpha, ICC: pixels.py
     except DECODE_ERRORS as error:
         return None, decode_error_reason(error)
 
@@ -196,7 +204,7 @@ def ensure_imagenet_val(path: Path | str, offline: bool, progress: bool = True) 
         return path
     if offline:
         raise AssetError(assets)
-    return download(IMAGENET_VAL_URL, path, None, progress, name=VAL_NAME)
+    return download(IMAGENET_VAL_URL, path, IMAGENET_VAL_SHA256, progress, name=VAL_NAME)
 
 
 def file_fingerprint(path: Path | str) -> dict:

@@ -1,8 +1,8 @@
 """Weights files: torchvision's hub-cache file for a weights enum entry, checks, and reading/matching state dicts."""
 from __future__ import annotations
 
-import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -54,14 +54,29 @@ def weights_file_problem(path: Path) -> str | None:
         head = f.read(4)
     if not head:
         return "empty file (0 bytes)"
+    if head == b"PK\x03\x04" and not zipfile.is_zipfile(path):
+        return f"truncated or damaged ({TRUNCATED})"
     if not (zipfile.is_zipfile(path) or head[:1] == b"\x80"):
         return "not a PyTorch weights file (torch.save format expected)"
     return None
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:160] if text else type(error).__name__
+TRUNCATED = "the archive's end is missing: an incomplete download or copy; copy or download it again"
+
+
+def why_not_loadable(error: BaseException) -> str:
+    """torch.load's error in a few words, whole sentences only: truncated, refused by the safe loader (and why),
+    or the first sentence of the message."""
+    text = " ".join(str(error).split())
+    if "central directory" in text or isinstance(error, EOFError) or "unexpected end" in text.lower():
+        return f"truncated or damaged ({TRUNCATED})"
+    refused = re.search(r"WeightsUnpickler error: (.+?)(?= Check the documentation|\. |\.$|$)", text)
+    if refused:
+        return f"not weights that torch loads safely (its weights_only loader stopped: {refused.group(1)})"
+    if not isinstance(error, (RuntimeError, OSError)) or "invalid load key" in text:  # garbage inside the pickle
+        return f"not a file that torch.save wrote: its bytes do not decode ({type(error).__name__})"
+    first = re.split(r"(?<=[.!?]) ", text, maxsplit=1)[0] if text else type(error).__name__
+    return first if len(first) <= 200 else first[:200].rsplit(" ", 1)[0] + " …"
 
 
 def _unwrap(obj: object) -> object:
@@ -80,9 +95,11 @@ def _unwrap(obj: object) -> object:
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The state dict in `path`, loaded with `weights_only=True` on the CPU; ValueError saying why if it is none."""
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as error:
-        raise ValueError(f"not a loadable state dict (torch.load(weights_only=True): {_first_line(error)})") from error
+        with warnings.catch_warnings():  # torch's warnings about odd pickle protocols: the error below says it
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 — arbitrary bytes fail in arbitrary ways (IndexError, KeyError…)
+        raise ValueError(f"not a loadable state dict: {why_not_loadable(error)}") from error
     state = _unwrap(obj)
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"not a state dict (it holds a {type(obj).__name__}, not names -> tensors)")

@@ -22,7 +22,7 @@ from experiments.assets.datafiles import DataError, Skipped, inspect_file
 from experiments.assets.download import download
 from experiments.assets.filememo import Record, default_cache_dir, read_memo, recall, write_memo
 from experiments.assets.scene15_audit import Audit, Duplicate, audit
-from experiments.assets.scene15_layout import CLASSES, FIX, Layout, canonical_class, find_layout
+from experiments.assets.scene15_layout import CLASSES, OTHER_COPY, Layout, canonical_class, find_layout
 from reportgen.assets import Asset, AssetError
 
 __all__ = [
@@ -91,7 +91,7 @@ def _inspect_all(root: Path, files: list[Path], memo_dir: Path) -> dict[Path, Re
         records[path], computed = recall(entries, name, path, inspect_file)
         changed |= computed
     if changed or len(entries) != len(keys):
-        write_memo(memo_file, {name: entries[name] for name in keys.values()})
+        write_memo(memo_file, {name: entries[name] for name in keys.values() if name in entries})
     return records
 
 
@@ -127,7 +127,8 @@ def _usable(layout: Layout, members: list[Member], records: dict[Path, Record], 
     for split, name, folder in layout.folders:
         if not usable[(split, name)]:
             bad = sum(1 for s in skipped if s.path.parent == folder)
-            raise DataError(f"no usable image in {folder} (class {name}; {bad} file(s) skipped) — {FIX}")
+            raise DataError(f"no usable image in {folder} (class {name}; {bad} file(s) skipped, listed in the "
+                            f"data audit) — put readable images of {name} there, {OTHER_COPY}")
     return usable
 
 
@@ -140,7 +141,7 @@ def _make_split(usable: dict, config: Scene15Config) -> dict[str, list[tuple[int
         if len(files) <= config.train_per_class:
             raise DataError(
                 f"class {name} has {len(files)} usable images, too few for train_per_class="
-                f"{config.train_per_class} plus a test part — lower train_per_class or {FIX}"
+                f"{config.train_per_class} plus a test part — lower train_per_class or add images of {name}"
             )
         order = np.random.default_rng([config.seed, label]).permutation(len(files))
         train = set(order[: config.train_per_class].tolist())
@@ -209,8 +210,11 @@ def scene15_assets(config: Scene15Config) -> list[Asset]:
         find_layout(root)
         problem = None
     except DataError as error:
-        problem = "missing" if not root.exists() else str(error).split(" — ")[0]
-    return [Asset(name=ASSET_NAME, path=str(root), url=SCENE15_URLS[0], problem=problem)]
+        if not root.exists():
+            return [Asset(name=ASSET_NAME, path=str(root), url=SCENE15_URLS[0], problem="missing")]
+        problem, _, fix = str(error).partition(" — ")  # a folder that exists: say what to fix in it, offer no
+        return [Asset(ASSET_NAME, str(root), None, problem, fix=fix or None)]  # download to put over it
+    return [Asset(name=ASSET_NAME, path=str(root), url=SCENE15_URLS[0], problem=None)]
 
 
 def _fetch_into(url: str, root: Path, progress: bool) -> None:

@@ -18,7 +18,9 @@ _ALIASES = {
     "mittallbuilding": "tallbuilding", "calsuburb": "suburb", "paroffice": "office",
 }
 SPLITS = ("train", "test")
-FIX = "re-download or re-extract the dataset (`reportgen fetch`)"
+# The remedies name what to change in the folder: it may be the user's own data, never to be overwritten by a
+# download (reportgen fetch only fills a folder that is absent).
+OTHER_COPY = "or point [data] scene15 at a complete copy"
 
 
 def canonical_class(folder_name: str) -> str | None:
@@ -69,7 +71,8 @@ def _check_complete(found: dict[str, Path], where: Path) -> None:
     missing = [name for name in CLASSES if name not in found]
     if missing:
         raise DataError(
-            f"15 Scene classes missing in {where}: {', '.join(missing)} ({len(found)} of 15 found) — {FIX}"
+            f"15 Scene classes missing in {where}: {', '.join(missing)} ({len(found)} of 15 found) — add a folder "
+            f"for each missing class there, {OTHER_COPY}"
         )
 
 
@@ -81,7 +84,7 @@ def _split_layout(base: Path, splits: dict[str, Path]) -> Layout:
         only_test = sorted(set(test) - set(train)) or "none"
         raise DataError(
             f"train and test hold different classes in {base}: only in train: {only_train}; "
-            f"only in test: {only_test} — {FIX}"
+            f"only in test: {only_test} — give train/ and test/ the same class folders, {OTHER_COPY}"
         )
     _check_complete(train, splits["train"])
     others = [Skipped(p, "not part of the train/test layout") for p in visible_entries(base)
@@ -97,7 +100,7 @@ def _unsplit_layout(base: Path) -> Layout:
         seen = ", ".join(p.name for p in visible_entries(base)[:5]) or "nothing"
         raise DataError(
             f"no 15 Scene data in {base} (found: {seen}): expected train/ and test/ folders or one folder "
-            f"per class (bedroom, MITcoast, ...) — point the dataset setting at the right folder or {FIX}"
+            f"per class (bedroom, MITcoast, ...) — point [data] scene15 at the folder that holds them"
         )
     _check_complete(found, base)
     return Layout("unsplit", base, tuple(("", name, found[name]) for name in CLASSES), tuple(skipped))
@@ -117,5 +120,7 @@ def find_layout(root: Path) -> Layout:
     if len(splits) == 1:
         (have,) = splits.values()
         lacking = "test" if "train" in splits else "train"
-        raise DataError(f"15 Scene split folder missing: {base / lacking} (there is {have}) — {FIX}")
+        raise DataError(f"15 Scene split folder missing: {base / lacking} (there is {have}) — add {lacking}/ with "
+                        f"the same class folders as {have.name}/, or keep only the class folders (one split is then "
+                        f"made with a recorded seed)")
     return _split_layout(base, splits) if splits else _unsplit_layout(base)

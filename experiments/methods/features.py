@@ -22,6 +22,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.models.feature_extraction import create_feature_extractor
 
+from experiments.assets.pixels import to_gray
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -74,7 +76,7 @@ class ImageFiles(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         size = self.preprocess.size
         with Image.open(self.paths[index]) as image:
-            gray = image.convert("L").resize((size, size), Image.Resampling[self.preprocess.interpolation.upper()])
+            gray = to_gray(image).resize((size, size), Image.Resampling[self.preprocess.interpolation.upper()])
         x = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)
         x = x.unsqueeze(0).expand(self.preprocess.channels, -1, -1)
         label = -1 if self.labels is None else int(self.labels[index])

@@ -62,6 +62,17 @@ def test_naive_attack_stops_at_the_first_step_that_reaches_the_target():
     assert x.shape[0] == one["images"]
 
 
+def test_the_naive_attack_raises_the_targets_probability_on_every_image_it_attacked(attack):
+    net, images = tiny_network(), tiny_images()
+    with torch.no_grad():
+        before = torch.softmax(net.module(pixels_to_batch(images.images, net, CPU)), dim=1)[:, 2]
+        after = torch.softmax(net.module(torch.as_tensor(attack["adversarial"])), dim=1)[:, 2]
+    attacked = [r["index"] for r in attack["per_image"] if not r["already"]]
+    assert attacked and all(after[i] > before[i] + 1e-3 for i in attacked)
+    others = [i for i in range(len(before)) if i not in attacked]
+    assert torch.equal(after[others], before[others])  # what already was the target is left as it was
+
+
 def test_round_trips_keep_png_exact_and_change_jpeg():
     pixels = tiny_images().images
     assert np.array_equal(_round_trip(pixels, "PNG"), pixels)
@@ -89,8 +100,12 @@ def test_attack_comparison_rates_and_budgets(attack):
     for r in result["rows"]:
         assert 0 <= r["success_rate"] <= 1 and r["seconds"] > 0
         assert r["median_linf"] <= r["eps"] + 1e-3  # the L∞ budget holds (levels of 255)
+    for method in ("FGSM", "PGD"):
+        for targeted in (False, True):
+            rates = [r["success_rate"] for r in result["rows"] if r["method"] == method and r["targeted"] == targeted]
+            assert rates[-1] >= rates[0], (method, targeted)  # a larger ε fools at least as many images
     untargeted = [r["success_rate"] for r in result["rows"] if r["method"] == "PGD" and not r["targeted"]]
-    assert untargeted[-1] >= untargeted[0]
+    assert untargeted[-1] > untargeted[0] and untargeted[-1] > 0.5  # and clearly more here
     assert result["naive_curve"] == sorted(result["naive_curve"])  # a wider budget admits more naive examples
     assert hasattr(result["figure"], "savefig")
     assert_key_numbers("attack_comparison", result)

@@ -124,6 +124,21 @@ def test_saliency_limits_report_correlations_of_each_image(tiny_maps):
     assert_key_numbers("saliency_limits", result)
 
 
+def test_the_randomization_check_compares_with_a_re_initialized_network_not_the_trained_one(tiny_maps):
+    from experiments.methods.saliency import randomize_weights, rank_correlation, saliency
+
+    net, images = tiny_network(), tiny_images()
+    result = saliency_limits(net, images, stored(tiny_maps), CPU, smooth_samples=2, examples=2, seed=3)
+    x = pixels_to_batch(images.images, net, CPU)
+    targets = torch.as_tensor(tiny_maps["targets"])
+    by_hand = rank_correlation(torch.as_tensor(tiny_maps["maps"]), saliency(randomize_weights(net.module, 3), x, targets))
+    np.testing.assert_allclose(result["random_correlations"], by_hand, rtol=1e-6)
+    itself = rank_correlation(torch.as_tensor(tiny_maps["maps"]), saliency(net.module, x, targets))
+    np.testing.assert_allclose(itself, 1.0)  # the trained network against itself: what the check must not do
+    assert max(result["random_correlations"]) < 0.9
+    assert result["random_correlation"] < result["noise_correlation"]  # randomized weights move the maps more
+
+
 def test_localization_boxes_contain_the_strongest_pixel(tiny_maps):
     result = localization(tiny_network(), tiny_images(), stored(tiny_maps), CPU, smoothing=0.0, largest_component=False)
     for m, (x0, y0, x1, y1), f in zip(tiny_maps["maps"], result["boxes"], result["box_fractions"]):

@@ -162,6 +162,38 @@ def test_sweep_keeps_the_newest_entries(tmp_path: Path) -> None:
     assert [k for k in ("k0", "k1", "k2", "k3", "k4") if cache.has("exp", k)] == ["k2", "k3", "k4"]
 
 
+def test_sweep_keeps_by_last_use_and_always_what_is_needed(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    for i in range(5):
+        store.write_entry(cache.entry("exp", f"k{i}"), i, {})
+        os.utime(cache.entry("exp", f"k{i}") / store.META, (1000 + i, 1000 + i))
+    assert cache.sweep(keep=2, needed={"exp": {"k0"}}) == 3  # k0 is used now: it is the newest
+    assert [k for k in ("k0", "k1", "k2", "k3", "k4") if cache.has("exp", k)] == ["k0", "k4"]
+    assert cache.sweep(keep=0, needed={"exp": {"k4"}}) == 1
+    assert [k for k in ("k0", "k4") if cache.has("exp", k)] == ["k4"]
+
+
+def test_trying_set_variants_does_not_evict_what_the_plain_build_needs(tiny) -> None:
+    assert tiny.build().code == 0
+    for n in (5, 6, 7, 8, 9):
+        assert "numbers" in tiny.build(f"numbers.n={n}").ran
+    run = tiny.build()
+    assert run.ran == set() and {"numbers", "curve"} <= run.cached
+
+
+def test_clean_unused_removes_what_the_configuration_does_not_use(tiny, capsys) -> None:
+    from reportgen.cli import main
+
+    tiny.build()
+    tiny.build("numbers.n=5")
+    tiny.purge()
+    assert main(["clean", "--unused", "--device", "cpu"]) == 0
+    assert "removed 2 cached result(s)" in capsys.readouterr().out  # numbers and curve of n=5
+    assert len(list((tiny.build_dir / "cache" / "numbers").glob("*/meta.json"))) == 1
+    run = tiny.build()
+    assert run.ran == set() and run.code == 0
+
+
 def test_cache_entry_is_only_an_entry_with_its_meta(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     (tmp_path / "exp" / "half").mkdir(parents=True)
@@ -198,3 +230,50 @@ def test_explain_says_which_part_changed() -> None:
         "source exp/helpers.py changed", "source exp/new.py changed", "setting x 1 → 2", "input numbers changed",
         "library torch '2.0' → '2.1'", "device cpu → cuda", "data or weights changed",
     ]
+
+
+DATA = """\
+import hashlib
+from pathlib import Path
+
+from reportgen import experiment, resource
+
+
+def _fingerprint(path: str = "data.txt") -> dict:
+    return {"sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+
+
+@resource(fingerprint=_fingerprint, watch=lambda path="data.txt": [path])
+def data(path: str = "data.txt") -> str:
+    \"\"\"A data file.\"\"\"
+    return Path(path).read_text()
+
+
+@experiment
+def words(data: str) -> dict:
+    \"\"\"Words in the data.\"\"\"
+    return {"count": len(data.split())}
+
+
+@experiment
+def longer(words: dict) -> dict:
+    \"\"\"Depends on the data through words.\"\"\"
+    return {"count": words["count"] + 1}
+"""
+
+
+def test_editing_a_resources_data_file_reruns_its_dependents_and_nothing_else(tiny) -> None:
+    data = tiny.root / "data.txt"
+    data.write_text("one two three")
+    tiny.write(f"{tiny.pkg}/data_words.py", DATA)
+    assert {"words", "longer"} <= tiny.build().ran
+    stat = data.stat()
+    data.write_text("one two four!")  # the same size: only the content (the resource's fingerprint) differs
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # (the no-op check looks at sizes and mtimes)
+    run = tiny.build()
+    assert run.ran == {"words", "longer"} and {"numbers", "ramp", "curve", "picture"} <= run.cached
+    assert tiny.json("results.json")["experiments"]["words"]["values"] == {"count": 3}
+    changed_key = tiny.json("manifest.json")["outcomes"]["words"]["key"]
+    data.write_text("one two three")
+    assert tiny.build().cached >= {"words", "longer"}  # back to the first content: its cached entry
+    assert tiny.json("manifest.json")["outcomes"]["words"]["key"] != changed_key

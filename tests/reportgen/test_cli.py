@@ -119,6 +119,8 @@ def test_clean_removes_the_build_folder(tiny, capsys) -> None:
     (["status", "--set", "numbers.n=many"], "[numbers] n = 'many': expected a int like 4"),
     (["build", "--set", "numbrs.n=3"], "unknown section [numbrs]"),
     (["list", "--config", "absent.toml"], "config file absent.toml not found"),
+    (["build", "--only", "nmbers"], "--only 'nmbers' matches no experiment; the experiments are: "),
+    (["build", "--set", "report.nosuch=1"], "[report] has no setting 'nosuch'"),
 ])
 def test_user_errors_are_one_line_with_exit_code_2(tiny, capsys, args: list[str], message: str) -> None:
     code, out, err = cli(tiny, capsys, *args, "--device", "cpu")
@@ -169,6 +171,105 @@ def test_offline_preflight_checks_only_what_the_selected_experiments_need(tiny, 
     assert "test weights: missing — download https://example.invalid/weights.pth and put it at /nowhere/weights.pth" \
         in err
     code, _, err = cli(tiny, capsys, "build", "--offline", "--no-pdf", "--device", "cpu", "--only", "numbers")
-    assert code == 1 and "numbers: ran in" in err and "test weights" not in err  # 1: the report is incomplete
+    assert code == 0 and "numbers: ran in" in err and "test weights" not in err  # what --only asked for ran
     code, _, err = cli(tiny, capsys, "build", "--offline", "--no-pdf", "--device", "cpu", "--keep-going")
     assert code == 1 and "uses_weights" in err and "ramp: ran in" in err
+
+
+def test_an_only_build_whose_selection_succeeds_exits_0(tiny, capsys) -> None:
+    code, _, err = cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu", "--only", "numbers")
+    assert code == 0 and "numbers: ran in" in err and "picture: skipped" in err
+    tiny.edit(tiny.module("basic"), "    return {", "    raise ValueError('boom')\n    return {")
+    code, _, err = cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu", "--only", "numbers")
+    assert code == 1  # what was asked for failed
+
+
+def test_an_only_pattern_that_matches_nothing_lists_the_experiments(tiny, capsys) -> None:
+    code, _, err = cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu", "--only", "numbers", "--only", "pic*x")
+    assert code == 2 and "--only 'pic*x' matches no experiment" in err
+    assert all(name in err for name in ("numbers", "ramp", "picture", "curve"))
+    assert not (tiny.build_dir / "cache").exists()
+
+
+def test_a_config_file_that_is_not_utf8_is_one_line_with_exit_code_2(tiny, capsys) -> None:
+    (tiny.root / "latin1.toml").write_bytes('[report]\ntitle = "R\xe9sum\xe9"\n'.encode("latin-1"))
+    code, _, err = cli(tiny, capsys, "build", "--config", "latin1.toml", "--device", "cpu")
+    assert code == 2 and err.count("\n") == 1 and "is not UTF-8 text" in err
+
+
+def test_clean_waits_for_a_running_build_to_finish(tiny, capsys) -> None:
+    import threading
+
+    from reportgen.build import exclusive
+
+    tiny.build()
+    holding, release, done = threading.Event(), threading.Event(), []
+
+    def running_build() -> None:
+        with exclusive(tiny.build_dir, lambda line: None):
+            holding.set()
+            release.wait(10)
+            done.append((tiny.build_dir / "report.html").exists())  # still there at the build's end
+
+    worker = threading.Thread(target=running_build)
+    worker.start()
+    holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    code, out, err = cli(tiny, capsys, "clean")
+    worker.join()
+    assert done == [True] and code == 0 and "waiting for it to finish" in err and not tiny.build_dir.exists()
+
+
+FETCH = """\
+from reportgen import experiment, resource
+from reportgen.assets import Asset, AssetError
+
+ASSET = Asset("test data", "/nowhere/data.zip", "https://example.invalid/data.zip", "missing")
+
+
+def _fetch(path: str = "") -> None:
+    raise AssetError([Asset(ASSET.name, ASSET.path, ASSET.url, "download failed (<urlopen error [Errno -3] "
+                            "Temporary failure in name resolution>)")])
+
+
+@resource(assets=lambda path="": [ASSET], fetch=_fetch)
+def data(path: str = "") -> str:
+    \"\"\"Data that cannot be fetched here.\"\"\"
+    return path
+
+
+@experiment
+def uses_data(data: str) -> dict:
+    \"\"\"Needs the data.\"\"\"
+    return {"d": data}
+"""
+
+
+def test_fetch_without_network_says_so_in_one_line_per_file(tiny, capsys) -> None:
+    tiny.write(f"{tiny.pkg}/fetching.py", FETCH)
+    code, out, err = cli(tiny, capsys, "fetch", "--device", "cpu")
+    assert code == 1 and "Traceback" not in out + err
+    assert "FAILED   data           test data: download failed (<urlopen error" in out
+    assert "MISSING  data           test data: /nowhere/data.zip (missing; from https://example.invalid/data.zip)" in out
+
+
+def test_sigterm_while_writing_the_pdf_keeps_the_previous_report_and_exits_143(tiny, capsys, monkeypatch) -> None:
+    import os
+    import signal
+    import time
+
+    from reportgen import render
+
+    assert cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu")[0] == 0
+    before = (tiny.build_dir / "report.html").read_bytes(), (tiny.build_dir / "results.json").read_bytes()
+
+    def killed(html, base, target):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this
+        raise AssertionError("SIGTERM did not stop the PDF")
+
+    monkeypatch.setattr(render, "write_pdf", killed)
+    code, _, err = cli(tiny, capsys, "build", "--set", "numbers.n=9", "--device", "cpu")
+    assert code == 143 and "interrupted" in err and "Traceback" not in err
+    assert ((tiny.build_dir / "report.html").read_bytes(), (tiny.build_dir / "results.json").read_bytes()) == before
+    assert not list(tiny.build_dir.glob(".staging-*"))

@@ -146,3 +146,97 @@ def test_config_option_replaces_the_project_file(tiny) -> None:
     tiny.build(config=other)
     assert tiny.json("results.json")["experiments"]["ramp"]["values"] == {"size": 4}
     assert "<title>Report</title>" in tiny.html()  # no [report] section: the default title
+
+
+# -- valid ranges declared beside each setting (Annotated), checked before anything runs ------------------------
+
+RANGED = """\
+from typing import Annotated
+
+from reportgen import Ge, Gt, Le, OneOf, experiment
+
+
+@experiment
+def attack(max_steps: Annotated[int, Gt(0)] = 10, share: Annotated[float, Ge(0), Le(1)] = 0.5,
+           eps: Annotated[tuple, Gt(0)] = (1.0, 2.0), mode: Annotated[str, OneOf("fast", "slow")] = "fast") -> dict:
+    \"\"\"Ranged settings.\"\"\"
+    return {"max_steps": max_steps}
+"""
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("attack.max_steps=-5", r"^\[attack\] max_steps = -5: must be > 0$"),
+    ("attack.max_steps=0", r"^\[attack\] max_steps = 0: must be > 0$"),
+    ("attack.share=1.5", r"^\[attack\] share = 1.5: must be ≤ 1$"),
+    ("attack.share=nan", r"^\[attack\] share = nan: must be ≥ 0$"),
+    ("attack.eps=[1.0, -2.0]", r"^\[attack\] eps = \(1.0, -2.0\): must be > 0$"),
+    ("attack.mode=medium", r"^\[attack\] mode = 'medium': must be one of 'fast', 'slow'$"),
+])
+def test_a_setting_outside_its_declared_range_stops_the_build_before_anything_runs(tiny, override, message) -> None:
+    tiny.write(f"{tiny.pkg}/ranged.py", RANGED)
+    with pytest.raises(UserError, match=message):
+        tiny.build(override)
+    assert not (tiny.build_dir / "cache").exists()  # nothing ran
+
+
+def test_settings_within_range_build_and_keep_their_cache_key(tiny) -> None:
+    tiny.write(f"{tiny.pkg}/ranged.py", RANGED)
+    first = tiny.build("attack.max_steps=3")
+    assert first.code == 0 and "attack" in first.ran
+    assert "attack" in tiny.build("attack.max_steps=3", "attack.share=0.5").cached  # same values, same key
+
+
+def test_the_report_section_rejects_unknown_keys_with_a_hint(tiny) -> None:
+    with pytest.raises(UserError, match=r"^\[report\] has no setting 'titel' \(did you mean 'title'\?\)$"):
+        tiny.build("report.titel=x")
+    with pytest.raises(UserError, match=r"\[report\] has no setting 'nosuch'"):
+        tiny.build("report.nosuch=1")
+    with pytest.raises(UserError, match=r"\[report\] authors = 3: expected a list"):
+        tiny.build("report.authors=3")
+
+
+def test_a_value_in_a_table_that_only_holds_tables_is_an_error() -> None:
+    settings = Settings({"networks": {"transfer": {"model": "x"}, "nosuch": 1}}, "f")
+    with pytest.raises(UserError, match=r"\[networks\] has no setting 'nosuch'; it only holds the sections "
+                                        r"\[networks.transfer\]"):
+        check_sections(settings, {"networks.transfer"})
+
+
+def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[report]\ntitle = "Résumé"\n'.encode("latin-1"))
+    with pytest.raises(UserError, match=r"latin1.toml is not UTF-8 text \(byte 0xe9 at offset 19\); save it as UTF-8"):
+        load_settings(path, [])
+
+
+def test_every_numeric_setting_of_the_practical_declares_its_range() -> None:
+    """Each experiment's int and float settings carry a range (a bool or a string needs none)."""
+    from reportgen.registry import discover
+
+    registry = discover("experiments")
+    bare = [f"{n.name}.{k}" for n in registry.experiments for k, v in n.defaults.items()
+            if isinstance(v, (int, float, tuple)) and not isinstance(v, bool) and k not in n.constraints]
+    assert bare == []
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("naive_attack.max_steps=-5", r"\[naive_attack\] max_steps = -5: must be > 0"),
+    ("naive_attack.max_steps=0", r"\[naive_attack\] max_steps = 0: must be > 0"),
+    ("architecture_params.input_size=0", r"\[architecture_params\] input_size = 0: must be ≥ 32"),
+    ("attack_comparison.eps_levels=[]", r"\[attack_comparison\] eps_levels = \(\): must be a non-empty list"),
+])
+def test_the_practicals_nonsense_settings_are_refused_while_planning(override, message) -> None:
+    from reportgen.plan import Context, plan
+    from reportgen.registry import discover
+    from reportgen.sources import SourceIndex
+
+    root = Path(__file__).resolve().parents[2]
+    settings = load_settings(root / "configs" / "offline.toml", [override])
+    with pytest.raises(UserError, match=message):
+        plan(discover("experiments"), settings, Context("cpu", True, root / "build" / "nowhere"), SourceIndex(root))
+
+
+def test_a_config_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[report]\ntitle = 'T'\n")
+    assert load_settings(path, []).section("report") == {"title": "T"}

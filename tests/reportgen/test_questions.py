@@ -64,3 +64,24 @@ def test_key_number_past_the_end_of_a_list_is_an_error() -> None:
     q = Question("1.Q2", "1.1", "", "t", ("params",), (("layer", "params.layers.5.total"),))
     with pytest.raises(UserError, match=r"'params\.layers\.5\.total'"):
         answer(q, {"params": ("ran", None)}, RESULTS)
+
+
+@pytest.mark.parametrize("broken", ["a", "b", "c"])
+@pytest.mark.parametrize("status", ["failed", "skipped"])
+def test_a_question_is_not_answered_when_any_one_of_its_experiments_did_not_succeed(broken: str, status: str) -> None:
+    q = Question("1.Q5", "1.1", "", "t", ("a", "b", "c"))
+    statuses = {name: ("ran", None) for name in "abc"} | {broken: (status, "why")}
+    got = answer(q, statuses, {name: {} for name in "abc" if name != broken})
+    assert (got.answered, got.status, got.reason) == (False, "not computed", f"{broken} {status}: why")
+
+
+def test_a_question_resting_on_a_failed_and_a_computed_experiment_shows_not_computed_in_the_report(tiny) -> None:
+    tiny.edit(tiny.root / f"{tiny.pkg}/questions.py", '("curve",), (("peak", "curve.peak"),)',
+              '("numbers", "picture"), (("total", "numbers.total"),)')
+    tiny.edit(tiny.module("images"), "    fig, ax", "    raise ValueError('no picture')\n    fig, ax")
+    run = tiny.build()
+    assert run.code == 1
+    questions = tiny.json("results.json")["questions"]
+    assert questions["1.Q2"]["status"] == "not computed" and "picture failed: ValueError: no picture" in \
+        questions["1.Q2"]["reason"]
+    assert questions["1.Q1"]["status"] == "answered"

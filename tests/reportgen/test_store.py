@@ -182,3 +182,57 @@ def test_write_text_atomic_replaces_the_file(tmp_path: Path) -> None:
     store.write_text_atomic(target, b"new \xe2\x9c\x93")
     assert target.read_text(encoding="utf-8") == "new ✓"
     assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
+class _DiskFullAfterHalf:
+    """A file opened for writing that takes half of what it is given, then fails as a full disk does."""
+
+    def __init__(self, path, mode="r", *args, **kwargs):
+        self._file = open(path, mode, *args, **kwargs)  # noqa: SIM115 — closed in __exit__
+
+    def write(self, data):
+        self._file.write(data[: len(data) // 2])
+        self._file.flush()
+        raise OSError(28, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+
+@pytest.mark.parametrize("interrupt", ["disk full", "ctrl-c"])
+def test_an_interrupted_text_write_keeps_the_old_content_and_leaves_no_partial_file(tmp_path: Path, monkeypatch,
+                                                                                   interrupt: str) -> None:
+    path = tmp_path / "report.html"
+    path.write_text("old report")
+    if interrupt == "disk full":
+        monkeypatch.setattr(store, "open", _DiskFullAfterHalf, raising=False)
+        expected = OSError
+    else:
+        monkeypatch.setattr(store.os, "fsync", lambda fd: (_ for _ in ()).throw(KeyboardInterrupt()))
+        expected = KeyboardInterrupt
+    with pytest.raises(expected):
+        store.write_text_atomic(path, "new report " * 10_000)
+    assert path.read_text() == "old report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_the_previous_report(tiny, capsys,
+                                                                                        monkeypatch) -> None:
+    from reportgen.cli import main
+
+    tiny.build()
+    before = (tiny.build_dir / "report.html").read_bytes()
+    monkeypatch.setattr(store, "open", _DiskFullAfterHalf, raising=False)
+    tiny.purge()
+    code = main(["build", "--no-pdf", "--device", "cpu", "--set", "numbers.n=11"])
+    err = capsys.readouterr().err
+    assert code == 2 and "No space left on device" in err and "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("reportgen: error")]
+    assert len(errors) == 1 and err.rstrip().endswith(errors[0])  # the progress lines, then one line of error
+    assert (tiny.build_dir / "report.html").read_bytes() == before

@@ -57,7 +57,8 @@ def test_synthetic_npz_round_trip_and_missing_names(tmp_path):
         ({"X": np.zeros((2, 8, 8, 3), np.float32)}, "X is float32"),
         ({"y": np.array([0, 1, 2])}, "expected 2 integer labels"),
         ({"y": np.array([0, 1000])}, r"labels outside 0..999"),
-        ({"label_map": np.array(["a", "b"])}, "label_map is <U1 \\(2,\\), expected a 0-d array holding a dict"),
+        ({"label_map": np.array(["a", "b"])}, "label_map unusable: it is <U1 \\(2,\\), expected a 0-d object array"),
+        ({"label_map": np.array({0: ["a"]})}, "label_map unusable: it holds a dict, expected a dict of class index"),
     ],
 )
 def test_malformed_npz_gives_a_clear_error(tmp_path, arrays, message):
@@ -73,7 +74,7 @@ def test_npz_without_keys_or_not_an_npz(tmp_path):
         load_imagenet_val(tmp_path / "other.npz")
     header = io.BytesIO()
     np.save(header, np.zeros((2, 8, 8, 3), np.uint8))
-    for name, x_bytes, message in [("raw", b"garbage", "X, y, label_map not stored as .npy arrays"),
+    for name, x_bytes, message in [("raw", b"garbage", "X, y not stored as .npy arrays"),
                                    ("cut", header.getvalue()[:140], "unreadable")]:
         with zipfile.ZipFile(tmp_path / f"{name}.npz", "w") as zipped:
             for key in ("X", "y", "label_map"):
@@ -85,6 +86,49 @@ def test_npz_without_keys_or_not_an_npz(tmp_path):
         load_imagenet_val(tmp_path / "text.npz")
     with pytest.raises(AssetError, match=f"missing — download {IMAGENET_VAL_URL}"):
         load_imagenet_val(tmp_path / "absent.npz")
+
+
+class _Payload:
+    """Unpickling this calls os.mkdir(marker): what a crafted label_map would do with os.system."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.mkdir, (str(self.marker),)
+
+
+def test_a_crafted_label_map_runs_no_code_and_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    path = _npz(tmp_path / "evil.npz", label_map=np.array({0: _Payload(marker)}, dtype=object))
+    with pytest.raises(DataError, match=r"label_map unusable: it asks to run posix.mkdir.*refused"):
+        load_imagenet_val(path)
+    assert not marker.exists()
+    path = _npz(tmp_path / "evil2.npz", label_map=np.array(_Payload(marker), dtype=object))
+    with pytest.raises(DataError, match="refused"):
+        load_imagenet_val(path)
+    assert not marker.exists()
+
+
+def test_the_arrays_are_read_without_pickle(tmp_path, monkeypatch):
+    calls = []
+    real = np.load
+    monkeypatch.setattr(np, "load", lambda *a, **k: calls.append(k.get("allow_pickle")) or real(*a, **k))
+    load_imagenet_val(_npz(tmp_path / "ok.npz"))
+    assert calls == [False]
+
+
+def test_a_download_with_the_wrong_sha256_is_refused_and_left_nowhere(tmp_path, monkeypatch):
+    source = _npz(tmp_path / "not-the-practicals.npz")
+    monkeypatch.setattr(imagenet, "IMAGENET_VAL_URL", source.as_uri())
+    dest = tmp_path / "cache" / "imagenet_val_25.npz"
+    with pytest.raises(AssetError, match=r"sha256 mismatch .*expected 35141609"):
+        ensure_imagenet_val(dest, offline=False, progress=False)
+    assert not dest.exists() and list(dest.parent.iterdir()) == []
+    monkeypatch.setattr(imagenet, "IMAGENET_VAL_SHA256", imagenet.hashlib.sha256(source.read_bytes()).hexdigest())
+    assert ensure_imagenet_val(dest, offline=False, progress=False) == dest and dest.read_bytes() == source.read_bytes()
 
 
 def test_wnid_named_folder(tmp_path):
@@ -154,6 +198,8 @@ def test_assets_and_ensure(tmp_path, monkeypatch):
     assert (asset.problem, asset.url, asset.path) == ("missing", IMAGENET_VAL_URL, str(target))
     with pytest.raises(AssetError):
         ensure_imagenet_val(target, offline=True)
-    monkeypatch.setattr(imagenet, "IMAGENET_VAL_URL", _npz(tmp_path / "served.npz").as_uri())
+    served = _npz(tmp_path / "served.npz")
+    monkeypatch.setattr(imagenet, "IMAGENET_VAL_URL", served.as_uri())
+    monkeypatch.setattr(imagenet, "IMAGENET_VAL_SHA256", imagenet.hashlib.sha256(served.read_bytes()).hexdigest())
     assert ensure_imagenet_val(target, offline=False, progress=False) == target
     assert load_imagenet_val(target).images.shape == (2, 8, 8, 3) and imagenet_assets(target)[0].ok

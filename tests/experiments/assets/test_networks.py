@@ -151,13 +151,46 @@ def test_foreign_files_are_named_as_such(tmp_path):
     expected = {
         "resnet.pth": r"not a state dict of squeezenet1_1 \(missing keys: classifier.1.bias, .* unexpected keys: ",
         "list.pth": r"not a state dict \(it holds a list",
-        "module.pth": r"not a loadable state dict \(torch.load\(weights_only=True\)",
+        "module.pth": r"not a loadable state dict: not weights that torch loads safely \(its weights_only loader "
+                      r"stopped: Unsupported global: GLOBAL [\w.]+ was not an allowed global by default\)",
         "text.pth": r"not a PyTorch weights file",
         "absent.pth": r"squeezenet1_1 weights \(file\): missing — put it at",
     }
     for name, pattern in expected.items():
         with pytest.raises(AssetError, match=pattern):
             load_network(NetworkConfig("squeezenet1_1", str(tmp_path / name)), "cpu", offline=True, cache_dir=tmp_path)
+
+
+def test_a_truncated_weights_file_is_called_truncated(tmp_path):
+    from experiments.assets.network_weights import read_state_dict, weights_file_problem
+
+    torch.save(tiny_net().state_dict(), tmp_path / "whole.pth")
+    data = (tmp_path / "whole.pth").read_bytes()
+    for cut in (len(data) // 2, len(data) - 10, 100):
+        path = tmp_path / f"cut{cut}.pth"
+        path.write_bytes(data[:cut])
+        assert weights_file_problem(path).startswith("truncated or damaged (the archive's end is missing")
+        with pytest.raises(ValueError, match=r"^not a loadable state dict: truncated or damaged"):
+            read_state_dict(path)
+
+
+def test_random_bytes_give_one_sentence_and_no_warning(tmp_path):
+    import warnings
+
+    from experiments.assets.network_weights import read_state_dict
+
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        head = [b"\x80", b"\x80\x02", b"PK\x03\x04", b""][i % 4]
+        path = tmp_path / f"random{i}.pth"
+        path.write_bytes(head + rng.bytes(int(rng.integers(1, 4000))))
+        with warnings.catch_warnings(record=True) as caught, pytest.raises(ValueError) as error:
+            warnings.simplefilter("always")
+            read_state_dict(path)
+        message = str(error.value)
+        assert caught == [] and "\n" not in message and len(message) < 300, message
+        assert "pop from empty list" not in message and "Check the documentation" not in message
+        assert message.endswith((")", ".", "…")) or message[-1].isalnum(), message
 
 
 def test_unknown_names_list_the_valid_choices():

@@ -115,6 +115,37 @@ def test_bad_files_are_skipped_with_reasons(tmp_path):
     assert len(data.train.paths) == 60 - 3 and data.train.paths[4] == coast / "image_0003.jpg"
 
 
+def test_an_unreadable_file_is_skipped_and_read_again_once_readable(tmp_path, monkeypatch):
+    root = _split_tree(tmp_path / "data", train=3)
+    locked = root / "train" / "coast" / "image_0001.jpg"
+    real = Path.read_bytes
+
+    def read_bytes(path):  # as chmod 000 does for a user who is not root
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    data = _load(root, tmp_path)
+    assert [(s.path, s.reason) for s in data.skipped] == [(locked, "unreadable (Permission denied)")]
+    monkeypatch.setattr(Path, "read_bytes", real)  # permissions fixed (the mtime does not change)
+    assert _load(root, tmp_path).skipped == () and locked in _load(root, tmp_path).train.paths
+
+
+def test_symlinks_fifos_and_devices_in_a_class_folder_never_hang_the_scan(tmp_path):
+    import os
+
+    root = _split_tree(tmp_path / "data", train=2)
+    coast = root / "train" / "coast"
+    os.mkfifo(coast / "pipe.jpg")  # reading it would block forever
+    (coast / "zero.jpg").symlink_to("/dev/zero")  # reading it would never end
+    (coast / "outside.jpg").symlink_to(tmp_path / "nowhere.jpg")  # dangling
+    data = _load(root, tmp_path)
+    reasons = {s.path.name: s.reason for s in data.skipped}
+    assert set(reasons) == {"pipe.jpg", "zero.jpg", "outside.jpg"}
+    assert len(data.train.paths) == 30
+
+
 def test_class_with_no_usable_image_is_an_error(tmp_path):
     root = _split_tree(tmp_path / "data")
     for path in (root / "test" / "kitchen").iterdir():
@@ -216,6 +247,47 @@ def test_ensure_never_overwrites_a_broken_folder(tmp_path):
     with pytest.raises(AssetError, match="split folder missing"):
         ensure_scene15(Scene15Config(root=str(root)), offline=False, urls=("file:///nowhere.zip",), progress=False)
     assert (root / "train").is_dir()
+
+
+def _never_download_over(message: str) -> None:
+    lowered = message.lower()
+    assert not any(word in lowered for word in ("download", "fetch", "re-extract", "zip")), message
+
+
+def test_a_users_own_folder_is_told_what_is_wrong_never_to_download_over_it(tmp_path):
+    root = _split_tree(tmp_path / "mine")
+    shutil.rmtree(root / "test" / "store")
+    message = _error(root, tmp_path)
+    assert "give train/ and test/ the same class folders" in message
+    _never_download_over(message)
+    shutil.rmtree(root / "train" / "store")
+    message = _error(root, tmp_path)
+    assert "add a folder for each missing class there" in message and "store" in message
+    _never_download_over(message)
+    _split_tree(root)
+    for path in (root / "test" / "kitchen").iterdir():
+        path.write_bytes(b"")
+    message = _error(root, tmp_path)
+    assert "put readable images of kitchen there" in message
+    _never_download_over(message)
+    shutil.rmtree(root / "test")
+    message = _error(root, tmp_path)
+    assert "add test/ with the same class folders as train/" in message
+    _never_download_over(message)
+
+
+def test_the_asset_of_a_broken_folder_says_what_to_fix_and_offers_no_download(tmp_path):
+    root = _split_tree(tmp_path / "mine")
+    shutil.rmtree(root / "test" / "store")
+    (asset,) = scene15_assets(Scene15Config(root=str(root)))
+    assert asset.url is None and "only in train: ['store']" in asset.problem
+    line = asset.describe()
+    assert line.startswith(f"15 Scene dataset (15ScenesData.zip, unzipped) at {root}: train and test hold different")
+    assert "give train/ and test/ the same class folders" in line
+    _never_download_over(line.replace("(15ScenesData.zip, unzipped)", ""))
+    with pytest.raises(AssetError) as error:
+        ensure_scene15(Scene15Config(root=str(root)), offline=False, urls=("file:///nowhere.zip",), progress=False)
+    _never_download_over(str(error.value).replace("(15ScenesData.zip, unzipped)", ""))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,27 @@
+"""The kinds of setting the experiments take, each with its valid range (checked by the engine before a build).
+
+`max_steps: Count = 100` reads "a count, at least 1". The engine refuses a value outside the range in one line
+naming the setting, the value and what is allowed.
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from reportgen import Check, Ge, Gt, Le
+
+Count = Annotated[int, Gt(0)]  # steps, epochs, images, passes: at least one
+CountOrZero = Annotated[int, Ge(0)]  # 0 means "none" or "automatic", as the setting's comment says
+Positive = Annotated[float, Gt(0)]  # a step size, a learning rate, a time budget
+NonNegative = Annotated[float, Ge(0)]  # a regularization weight, a noise level that may be 0
+Fraction = Annotated[float, Ge(0), Le(1)]  # a share or a probability
+Seed = Annotated[int, Ge(0)]
+Workers = Annotated[int, Check(lambda v: v == -1 or v >= 0, "-1 (as many as the cores) or a count ≥ 0")]
+Jobs = Annotated[int, Check(lambda v: v == -1 or v > 0, "-1 (every core) or a count ≥ 1")]
+Counts = Annotated[tuple, Gt(0), Check(len, "a non-empty list")]  # e.g. PCA dimensions
+Positives = Annotated[tuple, Gt(0), Check(len, "a non-empty list")]  # e.g. the SVM's C values
+InputSize = Annotated[int, Ge(32)]  # pixels: ImageNet networks pool the input down by 32
+Indices = Annotated[tuple, Ge(0)]  # class or image indices, steps to snapshot
+Names = Annotated[tuple, Check(lambda v: len(v) > 0 and all(isinstance(x, str) and x for x in v),
+                               "a non-empty list of class names")]
+NonNegatives = Annotated[tuple, Ge(0), Check(len, "a non-empty list")]
+Qualities = Annotated[tuple, Ge(1), Le(100), Check(len, "a non-empty list")]  # JPEG quality levels
