@@ -34,6 +34,9 @@ class Options:
     keep_going: bool = False
     pdf: bool = True
     self_contained: bool = False
+    jobs: int = 1  # experiments at once, in worker processes of this machine (Dask)
+    scheduler: str | None = None  # a running Dask cluster's scheduler address instead
+    cache_keep: int = 3  # entries kept per experiment (a sweep keeps one per combination)
     cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reportgen")
 
 
@@ -41,10 +44,24 @@ def settings_for(project: Project, options: Options) -> config.Settings:
     return config.load_settings(options.config or project.default_config, list(options.overrides))
 
 
-def build(project: Project, options: Options, say=lambda line: print(line, file=sys.stderr, flush=True)) -> int:
-    """Build the report; returns the exit code (0 only when every experiment succeeded)."""
-    with _exclusive(project.build, say):
-        return _build(project, options, say)
+def build(project: Project, options: Options, say=lambda line: print(line, file=sys.stderr, flush=True),
+          pool=None) -> int:
+    """Build the report; returns the exit code (0 only when every experiment succeeded). `pool`: the Dask
+    cluster of a parallel build when the caller keeps one for several builds (a sweep)."""
+    with _exclusive(project.build, say), _pool(options, pool) as pool:
+        return _build(project, options, say, pool)
+
+
+@contextlib.contextmanager
+def _pool(options: Options, given):
+    """The build's Dask cluster when it runs in parallel (started only once an experiment has to run)."""
+    if given is not None or (options.jobs <= 1 and not options.scheduler):
+        yield given
+        return
+    from reportgen.cluster import Pool  # Dask only for a parallel build
+
+    with Pool(options.jobs, options.scheduler) as pool:
+        yield pool
 
 
 @contextlib.contextmanager
@@ -60,7 +77,7 @@ def _exclusive(folder: Path, say):
         yield
 
 
-def _build(project: Project, options: Options, say) -> int:
+def _build(project: Project, options: Options, say, pool) -> int:
     settings = settings_for(project, options)
     previous = _read_manifest(project)
     stamp = _stamp(project, options, settings, previous.get("watch", []))
@@ -72,7 +89,7 @@ def _build(project: Project, options: Options, say) -> int:
         say("nothing changed since the last build: no experiment to run")
         watch = previous["watch"]
     else:
-        outcomes, watch = _run(project, options, settings, say)
+        outcomes, watch = _run(project, options, settings, say, pool)
         stamp = _stamp(project, options, settings, watch)
     render = None  # what the report on disk shows; unknown if rendering fails
     try:
@@ -106,14 +123,21 @@ def prepare(project: Project, options: Options, settings: config.Settings) -> tu
     return plan(registry, settings, context, index), context
 
 
-def _run(project: Project, options: Options, settings: config.Settings, say) -> tuple[dict[str, Outcome], list[str]]:
+def _run(project: Project, options: Options, settings: config.Settings, say, pool
+         ) -> tuple[dict[str, Outcome], list[str]]:
     planned, context = prepare(project, options, settings)
-    cache_ = cache.Cache(project.build / "cache")
-    cache_.sweep()
+    cache_ = cache.Cache(project.cache)
+    cache_.sweep(options.cache_keep)
     forced = Selection((), options.force).forced
     only = with_upstream(planned, options.only, lambda n: cache_.has(n, planned[n].key) and not forced(n))
     blocked = _preflight(planned, context, options, only)
-    runner = Runner(planned, context, cache_, project.build / "logs", say)
+    if pool is None:
+        runner = Runner(planned, context, cache_, project.build / "logs", say)
+    else:
+        from reportgen.parallel import ParallelRunner
+
+        runner = ParallelRunner(planned, context, cache_, project.build / "logs", say, pool, project.root,
+                                project.experiments)
     outcomes = runner.run(Selection(only, options.force), blocked)
     sources = {str(project.root / path) for p in planned.values() for path in p.parts["sources"]}
     return outcomes, sorted(set(watched_paths(planned)) | sources)  # project modules outside the package too

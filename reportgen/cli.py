@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--keep-going", action="store_true", help="offline with missing files: build what does not need them")
     b.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the HTML only")
     b.add_argument("--self-contained", action="store_true", help="embed the figures in report.html")
+    _parallel(b)
     for name, text in (("status", "say which experiments are fresh, stale (and why), failed or never run"),
                        ("list", "list experiments and resources with their inputs")):
         _common(sub.add_parser(name, help=text))
@@ -42,6 +43,19 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--offline", action="store_true", help="never download; fail fast listing missing files")
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of experiments at once (1 or more), not {text!r}")
+    return int(text)
+
+
+def _parallel(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=_jobs, default=1, metavar="N",
+                   help="run up to N independent experiments at once, in worker processes of this machine")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the experiments on a running Dask cluster, e.g. tcp://host:8786")
+
+
 def main(argv: list[str] | None = None) -> int:
     # OpenMP threads that sleep instead of spinning: several times faster on a CPU shared with other work
     # (measured on 2 cores), and it must be set before torch starts; an explicit setting wins.
@@ -58,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             config=args.config, overrides=tuple(args.overrides), device=args.device, offline=args.offline,
             only=tuple(getattr(args, "only", ())), force=tuple(getattr(args, "force", ())),
             keep_going=getattr(args, "keep_going", False), pdf=getattr(args, "pdf", True),
-            self_contained=getattr(args, "self_contained", False),
+            self_contained=getattr(args, "self_contained", False), jobs=getattr(args, "jobs", 1),
+            scheduler=getattr(args, "scheduler", None),
         )
         if args.command == "build":
             return build_.build(project, options)
@@ -73,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def status(project, options, args) -> int:
     planned, _ = build_.prepare(project, options, build_.settings_for(project, options))
-    cache = Cache(project.build / "cache")
+    cache = Cache(project.cache)
     for name, p in planned.items():
         if not p.node.is_experiment:
             continue

@@ -1,0 +1,81 @@
+"""Parallel builds on Dask workers: the same results and keys as a sequential build, a dead worker fails only its
+experiment, GPU experiments ask for GPU workers."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+
+
+def _values(tiny) -> dict:
+    experiments = tiny.json("results.json")["experiments"]
+    return {n: (e["status"], e["cache_key"], e["values"]) for n, e in experiments.items()}
+
+
+def test_two_worker_processes_give_the_sequential_results_and_keys(tiny) -> None:
+    assert tiny.build().code == 0
+    sequential = _values(tiny)
+    shutil.rmtree(tiny.build_dir)
+    run = tiny.build(jobs=2)
+    assert run.code == 0, run.text
+    assert run.ran == {"numbers", "ramp", "curve", "picture"}
+    assert _values(tiny) == sequential
+
+
+def test_a_worker_killed_mid_experiment_fails_that_experiment_alone(tiny) -> None:
+    tiny.edit(tiny.module("basic"), "    return {", "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n    return {")
+    run = tiny.build(jobs=2)
+    assert run.code == 1
+    assert tiny.statuses() == {"numbers": "failed", "curve": "skipped", "ramp": "ran", "picture": "ran"}
+    numbers = tiny.json("results.json")["experiments"]["numbers"]
+    assert numbers["reason"].startswith("its worker process died while running it, and again when retried")
+    assert tiny.json("results.json")["questions"]["1.Q3"]["status"] == "answered"
+    assert (tiny.build_dir / "logs" / "numbers.log").is_file()
+
+
+def test_a_running_dask_cluster_gives_the_sequential_results_and_keys(tiny) -> None:
+    from distributed import LocalCluster
+
+    assert tiny.build().code == 0
+    sequential = _values(tiny)
+    shutil.rmtree(tiny.build_dir)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        run = tiny.build(scheduler=cluster.scheduler_address)
+    assert run.code == 0, run.text
+    assert run.ran == {"numbers", "ramp", "curve", "picture"}
+    assert _values(tiny) == sequential
+
+
+def test_experiments_that_take_the_device_ask_for_a_gpu_worker_on_cuda() -> None:
+    from reportgen.parallel import gpu_resources
+    from reportgen.plan import Context, Planned
+    from reportgen.registry import experiment, node_from_function, resource
+
+    @resource()
+    def net(device):
+        return device
+
+    @experiment
+    def trained(net):
+        return {}
+
+    @experiment(shares_gpu=True)
+    def light(net):
+        return {}
+
+    @experiment
+    def sweep(trained, device):
+        return {}
+
+    @experiment
+    def svm(trained):
+        return {}
+
+    planned = {f.__name__: Planned(node_from_function(f), {}, {}, f.__name__) for f in (net, trained, light, sweep, svm)}
+    cuda, cpu = Context("cuda", False, Path(".")), Context("cpu", False, Path("."))
+    assert gpu_resources(planned, "trained", cuda) == {"GPU": 1}  # through the network it reads
+    assert gpu_resources(planned, "sweep", cuda) == {"GPU": 1}  # directly
+    assert gpu_resources(planned, "light", cuda) == {"shared-GPU": 1}
+    assert gpu_resources(planned, "svm", cuda) is None  # reads a result only: any worker
+    assert gpu_resources(planned, "trained", cpu) is None
