@@ -117,8 +117,8 @@ def check_sources(p: Planned) -> None:
     a key that does not describe it."""
     package = importlib.import_module(p.node.fn.__module__.split(".")[0])
     root = Path(package.__file__).resolve().parents[1 if package.__file__.endswith("__init__.py") else 0]
-    engine = Path(store.__file__).resolve().parent
-    mine = SourceIndex(root, exclude=(engine,)).closure(p.node.fn.__module__)
+    engine = Path(store.__file__).resolve().parent  # the engine is no part of a key: neither ours nor the project's copy
+    mine = SourceIndex(root, exclude=(engine, root / engine.name)).closure(p.node.fn.__module__)
     theirs = p.parts["sources"]
     differ = sorted(path for path in set(mine) | set(theirs) if mine.get(path) != theirs.get(path))
     if differ:
