@@ -48,12 +48,12 @@ def build(project: Project, options: Options, say=lambda line: print(line, file=
           pool=None) -> int:
     """Build the report; returns the exit code (0 only when every experiment succeeded). `pool`: the Dask
     cluster of a parallel build when the caller keeps one for several builds (a sweep)."""
-    with _exclusive(project.build, say), _pool(options, pool) as pool:
+    with exclusive(project.build, say), pool_for(options, pool) as pool:
         return _build(project, options, say, pool)
 
 
 @contextlib.contextmanager
-def _pool(options: Options, given):
+def pool_for(options: Options, given):
     """The build's Dask cluster when it runs in parallel (started only once an experiment has to run)."""
     if given is not None or (options.jobs <= 1 and not options.scheduler):
         yield given
@@ -65,7 +65,7 @@ def _pool(options: Options, given):
 
 
 @contextlib.contextmanager
-def _exclusive(folder: Path, say):
+def exclusive(folder: Path, say):
     """One build at a time per build folder: a second one waits for the first."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -17,14 +18,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reportgen", description="Compute a practical's answers and render the report.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="run what is stale, then write build/report.html, report.pdf, results.json")
-    _common(b)
-    b.add_argument("--only", action="append", default=[], metavar="PATTERN",
-                   help="run only experiments matching this glob (and what they need that is not cached)")
-    b.add_argument("--force", action="append", default=[], metavar="PATTERN", help="rerun matching experiments even if cached")
-    b.add_argument("--keep-going", action="store_true", help="offline with missing files: build what does not need them")
-    b.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the HTML only")
-    b.add_argument("--self-contained", action="store_true", help="embed the figures in report.html")
-    _parallel(b)
+    _build_options(b)
+    s = sub.add_parser("sweep", help="one report per combination of --set key=a,b,… into build/sweep/<name>/, "
+                                     "sharing cached results, and build/sweep/index.html comparing them")
+    _build_options(s)
     for name, text in (("status", "say which experiments are fresh, stale (and why), failed or never run"),
                        ("list", "list experiments and resources with their inputs")):
         _common(sub.add_parser(name, help=text))
@@ -33,6 +30,17 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--check", action="store_true", help="only list what is present and what is missing")
     sub.add_parser("clean", help="delete build/ (cached results and outputs)")
     return parser
+
+
+def _build_options(b: argparse.ArgumentParser) -> None:
+    _common(b)
+    b.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                   help="run only experiments matching this glob (and what they need that is not cached)")
+    b.add_argument("--force", action="append", default=[], metavar="PATTERN", help="rerun matching experiments even if cached")
+    b.add_argument("--keep-going", action="store_true", help="offline with missing files: build what does not need them")
+    b.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the HTML only")
+    b.add_argument("--self-contained", action="store_true", help="embed the figures in report.html")
+    _parallel(b)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -77,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.command == "build":
             return build_.build(project, options)
+        if args.command == "sweep":
+            from reportgen.sweep import sweep
+
+            sets = list(options.overrides)
+            return sweep(project, dataclasses.replace(options, overrides=()), sets,
+                         lambda line: print(line, file=sys.stderr, flush=True))
         return {"status": status, "list": list_, "fetch": fetch}[args.command](project, options, args)
     except UserError as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
