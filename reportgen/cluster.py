@@ -69,7 +69,8 @@ def worker_specs(jobs: int, gpus: int, visible: str | None, cpus: int, memory: i
             extra = {"CUDA_VISIBLE_DEVICES": devices[i % gpus]}
             resources = {GPU: 1, SHARED_GPU: 1} if i < gpus else {SHARED_GPU: 1}
         specs[i] = {"nthreads": 1, "host": "127.0.0.1", "resources": resources, "env": {**env, **extra},
-                    "memory_limit": memory // jobs, "silence_logs": logging.CRITICAL}
+                    "memory_limit": memory // jobs, "silence_logs": logging.CRITICAL,
+                    "preload": ["reportgen.worker"]}
     return specs
 
 

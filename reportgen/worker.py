@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -86,6 +87,12 @@ class BuildPlugin(WorkerPlugin):
             if name not in self._runner.planned:
                 self._runner.planned[name] = Planned(self._registry.nodes[name], spec.params, spec.parts, spec.key)
         return self._runner
+
+
+def dask_setup(worker: Any) -> None:
+    """Preloaded by the worker processes of `-j N`: Ctrl-C in a terminal reaches them too, but it is the client
+    that stops the build and closes them, so they ignore it (instead of each printing a traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run(task: Task, inputs: dict[str, str | dict[str, bytes]]) -> Done:

@@ -79,3 +79,30 @@ def test_experiments_that_take_the_device_ask_for_a_gpu_worker_on_cuda() -> None
     assert gpu_resources(planned, "light", cuda) == {"shared-GPU": 1}
     assert gpu_resources(planned, "svm", cuda) is None  # reads a result only: any worker
     assert gpu_resources(planned, "trained", cpu) is None
+
+
+def test_ctrl_c_cancels_a_parallel_build_and_keeps_what_finished(tiny) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tiny.edit(tiny.module("basic"), "    return {", "    import time\n    time.sleep(60)\n    return {")
+    build = subprocess.Popen([sys.executable, "-m", "reportgen", "build", "-j", "2", "--no-pdf", "--device", "cpu"],
+                             cwd=tiny.root, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             env={**os.environ, "XDG_CACHE_HOME": str(tiny.cache_dir)})
+    lines = []
+    for line in build.stderr:  # the others finish while numbers sleeps
+        lines.append(line)
+        if len([x for x in lines if ": ran in" in x]) == 2:
+            break
+    time.sleep(1)
+    started = time.perf_counter()
+    os.killpg(build.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole process group
+    rest = build.communicate(timeout=60)[1]
+    assert build.returncode == 130, "".join(lines) + rest
+    assert time.perf_counter() - started < 30
+    assert "interrupted" in rest and "Traceback" not in rest
+    assert not list((tiny.build_dir / "cache").glob("numbers/*/meta.json"))
+    assert len(list((tiny.build_dir / "cache").glob("*/*/meta.json"))) == 2  # ramp, picture: kept for next time
