@@ -65,6 +65,7 @@ class BuildPlugin(WorkerPlugin):
         self.build, self.root, self.package, self.context = build, root, package, context
         self._registry: Registry | None = None
         self._runner: Runner | None = None
+        self._sources: SourceIndex | None = None
 
     def setup(self, worker: Any) -> None:
         if os.path.isdir(self.root):  # relative paths of the configuration are relative to the project
@@ -88,6 +89,20 @@ class BuildPlugin(WorkerPlugin):
                 self._runner.planned[name] = Planned(self._registry.nodes[name], spec.params, spec.parts, spec.key)
         return self._runner
 
+    def check_sources(self, p: Planned) -> None:
+        """The worker's copy of the experiment's sources must be the client's: else its result would be stored
+        under a key that does not describe it."""
+        package = importlib.import_module(p.node.fn.__module__.split(".")[0])
+        root = Path(package.__file__).resolve().parents[1 if package.__file__.endswith("__init__.py") else 0]
+        if self._sources is None or self._sources.root != root:  # files are read once per worker and build
+            engine = Path(store.__file__).resolve().parent  # no part of a key: neither ours nor the project's copy
+            self._sources = SourceIndex(root, exclude=(engine, root / engine.name))
+        mine, theirs = self._sources.closure(p.node.fn.__module__), p.parts["sources"]
+        differ = sorted(path for path in set(mine) | set(theirs) if mine.get(path) != theirs.get(path))
+        if differ:
+            raise UserError(f"the worker's copy of {', '.join(differ)} differs from the client's ({root}); "
+                            "give the workers the same project files")
+
 
 def dask_setup(worker: Any) -> None:
     """Preloaded by the worker processes of `-j N`: Ctrl-C in a terminal reaches them too, but it is the client
@@ -98,9 +113,10 @@ def dask_setup(worker: Any) -> None:
 def run(task: Task, inputs: dict[str, str | dict[str, bytes]]) -> Done:
     """Run one experiment on this worker. `inputs` maps each experiment it reads to its cache entry: a folder
     this worker can read, or the entry's files."""
-    runner = get_worker().plugins[PLUGIN].runner(task)
+    plugin = get_worker().plugins[PLUGIN]
+    runner = plugin.runner(task)
     p = runner.planned[task.name]
-    check_sources(p)
+    plugin.check_sources(p)
     with tempfile.TemporaryDirectory(prefix="reportgen-") as tmp:
         values = {name: _read(stored, Path(tmp) / name) for name, stored in inputs.items()}
         with runner.given(values):
@@ -118,16 +134,3 @@ def _read(stored: str | dict[str, bytes], folder: Path) -> Any:
     store.write_files(folder, stored)
     return store.read_entry(folder)
 
-
-def check_sources(p: Planned) -> None:
-    """The worker's copy of the experiment's sources must be the client's: else its result would be stored under
-    a key that does not describe it."""
-    package = importlib.import_module(p.node.fn.__module__.split(".")[0])
-    root = Path(package.__file__).resolve().parents[1 if package.__file__.endswith("__init__.py") else 0]
-    engine = Path(store.__file__).resolve().parent  # the engine is no part of a key: neither ours nor the project's copy
-    mine = SourceIndex(root, exclude=(engine, root / engine.name)).closure(p.node.fn.__module__)
-    theirs = p.parts["sources"]
-    differ = sorted(path for path in set(mine) | set(theirs) if mine.get(path) != theirs.get(path))
-    if differ:
-        raise UserError(f"the worker's copy of {', '.join(differ)} differs from the client's ({root}); "
-                        "give the workers the same project files")
