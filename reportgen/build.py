@@ -118,7 +118,9 @@ def prepare(project: Project, options: Options, settings: config.Settings) -> tu
     """Discover the experiments and plan every key (imports the project's experiments)."""
     project.importable()
     registry = discover(project.experiments)
-    context = Context(resolve_device(options.device), options.offline, options.cache_dir)
+    # with a cluster, `--device cuda` names the workers' device: the client (a login node) may have no GPU
+    device = "cuda" if options.scheduler and options.device == "cuda" else resolve_device(options.device)
+    context = Context(device, options.offline, options.cache_dir)
     index = SourceIndex(project.root, exclude=(Path(__file__).resolve().parent,))
     return plan(registry, settings, context, index), context
 

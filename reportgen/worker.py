@@ -15,7 +15,7 @@ from typing import Any
 from distributed import WorkerPlugin, get_worker
 
 from reportgen import store
-from reportgen.cache import Cache
+from reportgen.cache import Cache, library_versions
 from reportgen.errors import UserError
 from reportgen.plan import Context, Planned
 from reportgen.registry import Registry, discover
@@ -90,8 +90,15 @@ class BuildPlugin(WorkerPlugin):
         return self._runner
 
     def check_sources(self, p: Planned) -> None:
-        """The worker's copy of the experiment's sources must be the client's: else its result would be stored
-        under a key that does not describe it."""
+        """The worker's copy of the experiment's sources, its libraries and its device must be those the client
+        planned with: else its result would be stored under a key that does not describe it."""
+        versions = library_versions()
+        if versions != p.parts["versions"]:
+            differ = ", ".join(f"{k} {v} (client: {p.parts['versions'].get(k)})" for k, v in versions.items()
+                               if v != p.parts["versions"].get(k))
+            raise UserError(f"this worker has {differ}; install the client's versions on the workers")
+        if self.context.device == "cuda" and not _cuda_usable():
+            raise UserError("the build runs on CUDA and this worker has no usable CUDA GPU")
         package = importlib.import_module(p.node.fn.__module__.split(".")[0])
         root = Path(package.__file__).resolve().parents[1 if package.__file__.endswith("__init__.py") else 0]
         if self._sources is None or self._sources.root != root:  # files are read once per worker and build
@@ -134,3 +141,9 @@ def _read(stored: str | dict[str, bytes], folder: Path) -> Any:
     store.write_files(folder, stored)
     return store.read_entry(folder)
 
+
+
+def _cuda_usable() -> bool:
+    import torch  # a CUDA build's experiments use torch anyway
+
+    return torch.cuda.is_available()

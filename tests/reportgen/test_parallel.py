@@ -106,3 +106,14 @@ def test_ctrl_c_cancels_a_parallel_build_and_keeps_what_finished(tiny) -> None:
     assert "interrupted" in rest and "Traceback" not in rest
     assert not list((tiny.build_dir / "cache").glob("numbers/*/meta.json"))
     assert len(list((tiny.build_dir / "cache").glob("*/*/meta.json"))) == 2  # ramp, picture: kept for next time
+
+
+def test_with_a_cluster_device_cuda_is_the_workers_device_even_without_a_gpu_here(tiny) -> None:
+    import dataclasses
+
+    from reportgen.build import prepare, settings_for
+
+    tiny.purge()
+    options = dataclasses.replace(tiny.options(scheduler="tcp://127.0.0.1:1"), device="cuda")
+    planned, context = prepare(tiny.project, options, settings_for(tiny.project, options))
+    assert context.device == "cuda" and planned["numbers"].parts["device"] == "cuda"
