@@ -6,6 +6,8 @@ import logging
 import os
 from typing import Any
 
+from reportgen.errors import UserError
+
 GPU = "GPU"  # a worker with the GPU to itself: experiments that run on it need one unit
 SHARED_GPU = "shared-GPU"  # any worker that sees a GPU: experiments that may share it need one unit
 ALLOWED_FAILURES = 1  # a task whose worker dies is retried once, then fails
@@ -30,7 +32,11 @@ class Pool:
             from distributed import Client
 
             if self.scheduler:
-                self._client = Client(self.scheduler, set_as_default=False)
+                try:
+                    self._client = Client(self.scheduler, set_as_default=False)
+                except (OSError, ValueError) as exc:  # refused, timed out, or not an address
+                    raise UserError(f"--scheduler {self.scheduler}: cannot connect ({exc}); start the cluster "
+                                    "or check the address") from None
             else:
                 self._cluster = local_cluster(self.jobs, gpus)
                 self._client = Client(self._cluster, set_as_default=False)
@@ -38,7 +44,7 @@ class Pool:
 
     def workers_with(self, resource: str) -> int:
         """How many workers of the cluster offer `resource`."""
-        workers = self.client().scheduler_info(n_workers=-1)["workers"].values()
+        workers = self.client().scheduler_info()["workers"].values()
         return sum(1 for w in workers if w.get("resources", {}).get(resource, 0) > 0)
 
     def close(self) -> None:

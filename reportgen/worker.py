@@ -144,6 +144,8 @@ def _read(stored: str | dict[str, bytes], folder: Path) -> Any:
 
 
 def _cuda_usable() -> bool:
+    if not os.path.exists("/dev/nvidiactl"):  # as plan.resolve_device: no driver, no need to import torch
+        return False
     import torch  # a CUDA build's experiments use torch anyway
 
     return torch.cuda.is_available()

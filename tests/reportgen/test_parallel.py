@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 
 
 def _values(tiny) -> dict:
@@ -117,3 +119,41 @@ def test_with_a_cluster_device_cuda_is_the_workers_device_even_without_a_gpu_her
     options = dataclasses.replace(tiny.options(scheduler="tcp://127.0.0.1:1"), device="cuda")
     planned, context = prepare(tiny.project, options, settings_for(tiny.project, options))
     assert context.device == "cuda" and planned["numbers"].parts["device"] == "cuda"
+
+
+def test_on_cuda_a_cluster_without_gpu_workers_fails_each_experiment_with_the_reason(tiny) -> None:
+    from distributed import LocalCluster
+
+    tiny.write(f"{tiny.pkg}/gpu.py", """\
+        from reportgen import experiment
+
+
+        @experiment
+        def on_device(device) -> dict:
+            return {"device": str(device)}
+        """)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        import dataclasses
+
+        from reportgen.build import build
+
+        tiny.purge()
+        lines: list[str] = []
+        options = dataclasses.replace(tiny.options(scheduler=cluster.scheduler_address), device="cuda")
+        assert build(tiny.project, options, say=lines.append) == 1, "\n".join(lines)
+    experiments = tiny.json("results.json")["experiments"]
+    assert "on_device" in experiments, "\n".join(lines)
+    assert experiments["on_device"]["reason"] == ("it runs on the GPU, and no worker of the cluster offers the "
+                                                  "Dask resource GPU")
+    assert experiments["numbers"]["reason"] == "the build runs on CUDA and this worker has no usable CUDA GPU"
+
+
+def test_an_unreachable_scheduler_is_a_one_line_error(tiny) -> None:
+    import dask
+
+    from reportgen import UserError
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), pytest.raises(
+            UserError, match=r"--scheduler tcp://127.0.0.1:9: cannot connect \(.*\); start the cluster"):
+        tiny.build(scheduler="tcp://127.0.0.1:9")
