@@ -47,15 +47,20 @@ class ParallelRunner(Runner):
             self.outcomes[name] = Outcome(name, "failed", self.planned[name].key, reason)
         experiments = [p for p in self.planned.values() if p.node.is_experiment]
         counters = {p.node.name: f"[{i:>2}/{len(experiments)}]" for i, p in enumerate(experiments, 1)}
-        waiting, running, completed = list(experiments), {}, None
+        waiting, ready, running, completed = list(experiments), [], {}, None
         try:
-            while waiting or running:
+            while waiting or ready or running:
                 for p in [p for p in waiting if self._inputs_settled(p)]:
                     waiting.remove(p)
                     outcome = self.settled(p, selection, counters[p.node.name])
-                    if outcome is not None:
+                    if outcome is None:
+                        ready.append(p)
+                    else:
                         self.outcomes[p.node.name] = outcome
-                        continue
+                # one experiment per free worker thread: Dask places a task when it is submitted, and would queue
+                # it behind a long one on a busy worker while another worker idles
+                while ready and len(running) < self._slots():
+                    p = ready.pop(0)
                     future = self._submit(p, counters[p.node.name])
                     if completed is None:
                         completed = as_completed(loop=self._client.loop)
@@ -74,6 +79,12 @@ class ParallelRunner(Runner):
     def _inputs_settled(self, p: Planned) -> bool:
         return all(i in self.outcomes for i in p.node.inputs if i in self.planned and self.planned[i].node.is_experiment)
 
+    def _slots(self) -> int:
+        """How many experiments the cluster runs at once now: its workers' threads (at least 1, so that a cluster
+        still starting gets its first one)."""
+        workers = self._start().scheduler_info()["workers"].values()
+        return max(1, sum(w.get("nthreads", 1) for w in workers))
+
     def _start(self) -> Any:
         if self._client is None:
             self._client = self.pool.client(gpus=gpu_count(self.context))
@@ -88,7 +99,7 @@ class ParallelRunner(Runner):
                                                          self.planned[n].key) for n in names})
         inputs = {i: self._entry(i) for i in p.node.inputs if i in self.planned and self.planned[i].node.is_experiment}
         needs = gpu_resources(self.planned, p.node.name, self.context)
-        self.progress(f"{counter} {p.node.name}: queued" + (f" for a worker with {next(iter(needs))}" if needs else ""))
+        self.progress(f"{counter} {p.node.name}: sent to a worker" + (f" with {next(iter(needs))}" if needs else ""))
         return client.submit(run, task, inputs, resources=needs, pure=False, key=f"{p.node.name}-{self.build_id}")
 
     def _entry(self, name: str) -> Any:

@@ -22,6 +22,9 @@ def test_two_worker_processes_give_the_sequential_results_and_keys(tiny) -> None
     assert run.code == 0, run.text
     assert run.ran == {"numbers", "ramp", "curve", "picture"}
     assert _values(tiny) == sequential
+    # one experiment per worker at a time: none waits on a busy worker while another idles
+    first_done = next(i for i, line in enumerate(run.lines) if ": ran in" in line)
+    assert sum(": sent to a worker" in line for line in run.lines[:first_done]) == 2
 
 
 def test_a_worker_killed_mid_experiment_fails_that_experiment_alone(tiny) -> None:
