@@ -89,7 +89,7 @@ class BuildPlugin(WorkerPlugin):
                 self._runner.planned[name] = Planned(self._registry.nodes[name], spec.params, spec.parts, spec.key)
         return self._runner
 
-    def check_sources(self, p: Planned) -> None:
+    def check_like_client(self, p: Planned) -> None:
         """The worker's copy of the experiment's sources, its libraries and its device must be those the client
         planned with: else its result would be stored under a key that does not describe it."""
         versions = library_versions()
@@ -123,7 +123,7 @@ def run(task: Task, inputs: dict[str, str | dict[str, bytes]]) -> Done:
     plugin = get_worker().plugins[PLUGIN]
     runner = plugin.runner(task)
     p = runner.planned[task.name]
-    plugin.check_sources(p)
+    plugin.check_like_client(p)
     with tempfile.TemporaryDirectory(prefix="reportgen-") as tmp:
         values = {name: _read(stored, Path(tmp) / name) for name, stored in inputs.items()}
         with runner.given(values):
