@@ -36,6 +36,9 @@ class Options:
     pdf: bool = True
     self_contained: bool = False
     strict: bool = False  # any stand-in (for a network that cannot be had) is an error
+    jobs: int = 1  # experiments at once, in worker processes of this machine (Dask)
+    scheduler: str | None = None  # a running Dask cluster's scheduler address instead
+    cache_keep: int = 3  # entries kept per experiment (a sweep keeps one per combination)
     cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reportgen")
 
 
@@ -43,10 +46,24 @@ def settings_for(project: Project, options: Options) -> config.Settings:
     return config.load_settings(options.config or project.default_config, list(options.overrides))
 
 
-def build(project: Project, options: Options, say=lambda line: print(line, file=sys.stderr, flush=True)) -> int:
-    """Build the report; returns the exit code (0 only when every experiment asked for succeeded)."""
-    with exclusive(project.build, say):
-        return _build(project, options, say)
+def build(project: Project, options: Options, say=lambda line: print(line, file=sys.stderr, flush=True),
+          pool=None) -> int:
+    """Build the report; returns the exit code (0 only when every experiment asked for succeeded). `pool`: the Dask
+    cluster of a parallel build when the caller keeps one for several builds (a sweep)."""
+    with exclusive(project.build, say), pool_for(options, pool) as pool:
+        return _build(project, options, say, pool)
+
+
+@contextlib.contextmanager
+def pool_for(options: Options, given):
+    """The build's Dask cluster when it runs in parallel (started only once an experiment has to run)."""
+    if given is not None or (options.jobs <= 1 and not options.scheduler):
+        yield given
+        return
+    from reportgen.cluster import Pool  # Dask only for a parallel build
+
+    with Pool(options.jobs, options.scheduler) as pool:
+        yield pool
 
 
 @contextlib.contextmanager
@@ -62,7 +79,7 @@ def exclusive(folder: Path, say):
         yield
 
 
-def _build(project: Project, options: Options, say) -> int:
+def _build(project: Project, options: Options, say, pool) -> int:
     settings = settings_for(project, options)
     previous = _read_manifest(project)
     stamp = _stamp(project, options, settings, previous.get("watch", []))
@@ -74,7 +91,7 @@ def _build(project: Project, options: Options, say) -> int:
         say("nothing changed since the last build: no experiment to run")
         watch, choices = previous["watch"], [Choice(**c) for c in previous.get("choices", [])]
     else:
-        outcomes, watch, choices = _run(project, options, settings, say)
+        outcomes, watch, choices = _run(project, options, settings, say, pool)
         stamp = _stamp(project, options, settings, watch)
     for choice in choices:
         if choice.used != choice.asked:
@@ -108,22 +125,29 @@ def prepare(project: Project, options: Options, settings: config.Settings, may_f
     download what they need to decide what to use (a build), else they decide from what is at hand."""
     project.importable()
     registry = discover(project.experiments)
-    context = Context(resolve_device(options.device), options.offline, options.cache_dir, strict=options.strict,
-                      may_fetch=may_fetch)
+    # with a cluster, `--device cuda` names the workers' device: the client (a login node) may have no GPU
+    device = "cuda" if options.scheduler and options.device == "cuda" else resolve_device(options.device)
+    context = Context(device, options.offline, options.cache_dir, strict=options.strict, may_fetch=may_fetch)
     index = SourceIndex(project.root, exclude=(Path(__file__).resolve().parent,))
     return plan(registry, settings, context, index), context
 
 
-def _run(project: Project, options: Options, settings: config.Settings, say
+def _run(project: Project, options: Options, settings: config.Settings, say, pool
          ) -> tuple[dict[str, Outcome], list[str], list[Choice]]:
     planned, context = prepare(project, options, settings)
-    cache_ = cache.Cache(project.build / "cache")
-    cache_.sweep(needed=needed_keys(project, options, planned))
+    cache_ = cache.Cache(project.cache)
+    cache_.sweep(options.cache_keep, needed=needed_keys(project, options, planned))
     check_patterns(planned, options.only)
     forced = Selection((), options.force).forced
     only = with_upstream(planned, options.only, lambda n: cache_.has(n, planned[n].key) and not forced(n))
     blocked = _preflight(planned, context, options, only)
-    runner = Runner(planned, context, cache_, project.build / "logs", say)
+    if pool is None:
+        runner = Runner(planned, context, cache_, project.build / "logs", say)
+    else:
+        from reportgen.parallel import ParallelRunner
+
+        runner = ParallelRunner(planned, context, cache_, project.build / "logs", say, pool, project.root,
+                                project.experiments)
     outcomes = runner.run(Selection(only, options.force), blocked)
     sources = {str(project.root / path) for p in planned.values() for path in p.parts["sources"]}
     watch = sorted(set(watched_paths(planned)) | sources)  # project modules outside the package too

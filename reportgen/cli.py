@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import signal
@@ -20,15 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reportgen", description="Compute a practical's answers and render the report.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="run what is stale, then write build/report.html, report.pdf, results.json")
-    _common(b)
-    b.add_argument("--only", action="append", default=[], metavar="PATTERN",
-                   help="run only experiments matching this glob (and what they need that is not cached)")
-    b.add_argument("--force", action="append", default=[], metavar="PATTERN", help="rerun matching experiments even if cached")
-    b.add_argument("--keep-going", action="store_true", help="offline with missing files: build what does not need them")
-    b.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the HTML only")
-    b.add_argument("--self-contained", action="store_true", help="embed the figures in report.html")
-    b.add_argument("--strict", action="store_true",
-                   help="fail (before anything runs) when a stand-in would replace a configured network or data set")
+    _build_options(b)
+    s = sub.add_parser("sweep", help="one report per combination of --set key=a,b,… into build/sweep/<name>/, "
+                                     "sharing cached results, and build/sweep/index.html comparing them")
+    _build_options(s)
     for name, text in (("status", "say which experiments are fresh, stale (and why), failed or never run"),
                        ("list", "list experiments and resources with their inputs")):
         _common(sub.add_parser(name, help=text))
@@ -42,12 +38,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _build_options(b: argparse.ArgumentParser) -> None:
+    _common(b)
+    b.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                   help="run only experiments matching this glob (and what they need that is not cached)")
+    b.add_argument("--force", action="append", default=[], metavar="PATTERN", help="rerun matching experiments even if cached")
+    b.add_argument("--keep-going", action="store_true", help="offline with missing files: build what does not need them")
+    b.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the HTML only")
+    b.add_argument("--self-contained", action="store_true", help="embed the figures in report.html")
+    b.add_argument("--strict", action="store_true",
+                   help="fail (before anything runs) when a stand-in would replace a configured network or data set")
+    _parallel(b)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="TOML configuration (default: the project's reportgen.toml)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one setting, e.g. networks.transfer.weights=none (repeatable)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where PyTorch runs")
     p.add_argument("--offline", action="store_true", help="never download; fail fast listing missing files")
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of experiments at once (1 or more), not {text!r}")
+    return int(text)
+
+
+def _parallel(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=_jobs, default=1, metavar="N",
+                   help="run up to N independent experiments at once, in worker processes of this machine")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the experiments on a running Dask cluster, e.g. tcp://host:8786")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,12 +86,19 @@ def main(argv: list[str] | None = None) -> int:
             config=args.config, overrides=tuple(args.overrides), device=args.device, offline=args.offline,
             only=tuple(getattr(args, "only", ())), force=tuple(getattr(args, "force", ())),
             keep_going=getattr(args, "keep_going", False), pdf=getattr(args, "pdf", True),
-            self_contained=getattr(args, "self_contained", False), strict=getattr(args, "strict", False),
+            self_contained=getattr(args, "self_contained", False), jobs=getattr(args, "jobs", 1),
+            scheduler=getattr(args, "scheduler", None), strict=getattr(args, "strict", False),
         )
         if args.command == "build":
             return build_.build(project, options)
         if args.command == "clean":
             return clean(project, options, args)
+        if args.command == "sweep":
+            from reportgen.sweep import sweep
+
+            sets = list(options.overrides)
+            return sweep(project, dataclasses.replace(options, overrides=()), sets,
+                         lambda line: print(line, file=sys.stderr, flush=True))
         return {"status": status, "list": list_, "fetch": fetch}[args.command](project, options, args)
     except UserError as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
@@ -103,7 +132,7 @@ def clean(project, options, args) -> int:
         planned, _ = build_.prepare(project, options, build_.settings_for(project, options))
         needed = {n: {p.key} for n, p in planned.items() if p.node.is_experiment}
         with build_.exclusive(project.build, say):
-            removed = Cache(project.build / "cache").sweep(keep=0, needed=needed)
+            removed = Cache(project.cache).sweep(keep=0, needed=needed)
         print(f"removed {removed} cached result(s) that the configuration does not use")
         return 0
     if project.build.exists():
@@ -115,7 +144,7 @@ def clean(project, options, args) -> int:
 
 def status(project, options, args) -> int:
     planned, _ = build_.prepare(project, options, build_.settings_for(project, options), may_fetch=False)
-    cache = Cache(project.build / "cache")
+    cache = Cache(project.cache)
     for name, p in planned.items():
         if not p.node.is_experiment:
             continue

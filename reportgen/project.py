@@ -19,10 +19,16 @@ class Project:
     templates: Path
     main_template: str
     default_config: Path | None
+    out: Path | None = None  # where this build's report goes, when not build/ (a sweep's combination)
 
     @property
     def build(self) -> Path:
-        return self.root / "build"
+        return self.out or self.root / "build"
+
+    @property
+    def cache(self) -> Path:
+        """Cached results, shared by every build of the project."""
+        return self.root / "build" / "cache"
 
     def importable(self) -> None:
         """Make the project's packages importable (also when it is not installed)."""

@@ -28,12 +28,20 @@ class Meta:
     watch: Callable[..., list] | None = None  # resource: paths whose change must trigger a rebuild
     fetch: Callable[..., None] | None = None  # resource: download what it needs (for `reportgen fetch`)
     resolve: Callable[..., Any] | None = None  # resource: (offline, **settings) -> assets.Choice, before planning
+    shares_gpu: bool = False  # experiment: may run on a GPU beside another experiment (Dask builds)
 
 
-def experiment(fn: Callable) -> Callable:
-    """Mark `fn` as an experiment: its name is its result key; returns `fn` unchanged."""
-    setattr(fn, ATTR, Meta(kind="experiment"))
-    return fn
+def experiment(fn: Callable | None = None, *, shares_gpu: bool = False) -> Callable:
+    """Mark `fn` as an experiment: its name is its result key; returns `fn` unchanged.
+
+    `@experiment(shares_gpu=True)`: in a parallel build, it may run on a GPU that another experiment is using
+    (by default an experiment that runs on the GPU has it to itself)."""
+
+    def mark(fn: Callable) -> Callable:
+        setattr(fn, ATTR, Meta(kind="experiment", shares_gpu=shares_gpu))
+        return fn
+
+    return mark if fn is None else mark(fn)
 
 
 def resource(*, section: str | None = None, fingerprint=None, assets=None, watch=None, fetch=None,

@@ -30,7 +30,7 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     if stamp == previous and all(p.exists() for p in outputs):
         say("report up to date")
         return stamp
-    cache_ = cache.Cache(project.build / "cache")
+    cache_ = cache.Cache(project.cache)
     results = {n: store.read_entry(cache_.entry(n, o.key)) for n, o in outcomes.items() if o.status in ("ran", "cached")}
     answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()}, results) for q in project.load_questions()]
     context = template_context(project, settings, outcomes, results, answers, options.self_contained, choices)

@@ -1,6 +1,7 @@
 """Running what is stale, in order: failures are isolated, results stored only after success."""
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import random
 import sys
@@ -9,7 +10,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -124,21 +125,25 @@ class Runner:
         return {p.node.name: self.outcomes[p.node.name] for p in experiments}
 
     def _one(self, p: Planned, selection: Selection, counter: str) -> Outcome:
+        return self.settled(p, selection, counter) or self._execute(p, counter)
+
+    def settled(self, p: Planned, selection: Selection, counter: str) -> Outcome | None:
+        """Its outcome when it is cached or must be skipped; None when it has to run."""
         name = p.node.name
         if self.cache.has(name, p.key) and not selection.forced(name):
             self.progress(f"{counter} {name}: cached")
             return Outcome(name, "cached", p.key, meta=store.read_meta(self.cache.entry(name, p.key)))
         if selection.selected(name):
-            blocker = self._blocker(p)
+            blocker = self.blocker(p)
         else:  # checked first, so that no resource is loaded (or downloaded) for it
             blocker = NOT_SELECTED
         if blocker:
             self.progress(f"{counter} {name}: skipped ({blocker.split(': ', 1)[0]})")
             return Outcome(name, "skipped", p.key, blocker)
-        self.progress(f"{counter} {name}: running…")
-        return self._execute(p, counter)
+        return None
 
-    def _blocker(self, p: Planned) -> str | None:
+    def blocker(self, p: Planned) -> str | None:
+        """Why `p` cannot run (an input failed or was skipped), loading the resources it reads; None if it can."""
         for dep in p.node.inputs:
             if dep in self.planned and not self.planned[dep].node.is_experiment:
                 self._load_resource(dep)
@@ -148,38 +153,57 @@ class Runner:
         return None
 
     def _execute(self, p: Planned, counter: str) -> Outcome:
-        name = p.node.name
+        self.progress(f"{counter} {p.node.name}: running…")
         started = time.perf_counter()
         try:
-            kwargs = {**p.params, **{i: self.value(i) for i in p.node.inputs}}
-            _seed_everything(self.context.seed)
-            with PeakMemory() as mem:
-                value = p.node.fn(**kwargs)
-            wall = time.perf_counter() - started
-            meta = {"wall_s": round(wall, 3), "peak_mem_mb": round(mem.peak, 1), "device": _device_name(self.context),
-                    **({"peak_gpu_mb": round(mem.gpu, 1)} if mem.gpu is not None else {}),
-                    "seed": self.context.seed, "params": p.parts["params"], "finished": time.time(),
-                    "resources": self._provenance(p)}
-            store.write_entry(self.cache.entry(name, p.key), value, meta)
+            value, meta = self.compute(p)
+            store.write_entry(self.cache.entry(p.node.name, p.key), value, meta)
         except Exception as exc:  # isolate the failure; its dependents are skipped
-            return self._failed(p, exc, time.perf_counter() - started, counter)
-        self.cache.record(name, {"key": p.key, "parts": p.parts, "status": "ran"})
-        self.progress(f"{counter} {name}: ran in {wall:.2f} s")
-        return Outcome(name, "ran", p.key, meta=meta)
+            return self.failed(p, exc, time.perf_counter() - started, counter)
+        return self.stored(p, meta, counter)
+
+    def compute(self, p: Planned) -> tuple[Any, dict[str, Any]]:
+        """Call the experiment with its inputs and settings; its value and what the cache records beside it."""
+        started = time.perf_counter()
+        kwargs = {**p.params, **{i: self.value(i) for i in p.node.inputs}}
+        _seed_everything(self.context.seed)
+        with PeakMemory() as mem:
+            value = p.node.fn(**kwargs)
+        meta = {"wall_s": round(time.perf_counter() - started, 3), "peak_mem_mb": round(mem.peak, 1),
+                "device": _device_name(self.context), **({"peak_gpu_mb": round(mem.gpu, 1)} if mem.gpu is not None else {}),
+                "seed": self.context.seed, "params": p.parts["params"], "finished": time.time(),
+                "resources": self._provenance(p)}
+        return value, meta
+
+    def stored(self, p: Planned, meta: dict[str, Any], counter: str) -> Outcome:
+        """Record a result that is now in the cache."""
+        self.cache.record(p.node.name, {"key": p.key, "parts": p.parts, "status": "ran"})
+        self.progress(f"{counter} {p.node.name}: ran in {meta['wall_s']:.2f} s")
+        return Outcome(p.node.name, "ran", p.key, meta=meta)
 
     def _provenance(self, p: Planned) -> dict[str, Any]:
         """The fingerprints (file, hash, size…) of the resources this experiment read, for the appendix."""
         return {i: self.planned[i].parts["fingerprint"] or self.planned[i].parts["params"] for i in p.node.inputs
                 if i in self.planned and not self.planned[i].node.is_experiment}
 
-    def _failed(self, p: Planned, exc: Exception, wall: float, counter: str) -> Outcome:
-        reason = one_line(exc)
+    def failed(self, p: Planned, exc: BaseException, wall: float, counter: str, reason: str | None = None) -> Outcome:
+        reason = reason or one_line(exc)
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{p.node.name}.log"
         log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
         self.cache.record(p.node.name, {"key": p.key, "parts": p.parts, "status": "failed", "reason": reason})
         self.progress(f"{counter} {p.node.name}: FAILED after {wall:.2f} s — {reason} (traceback: {log})")
         return Outcome(p.node.name, "failed", p.key, reason, {"wall_s": round(wall, 3)})
+
+    @contextlib.contextmanager
+    def given(self, values: dict[str, Any]) -> Iterator[None]:
+        """Inputs' values from elsewhere for the block (a worker receives the results an experiment reads)."""
+        self._values.update(values)
+        try:
+            yield
+        finally:
+            for name in values:
+                self._values.pop(name, None)
 
     def value(self, name: str) -> Any:
         """An input's value: a built-in, a loaded resource, or a stored result (read once)."""
@@ -196,7 +220,7 @@ class Runner:
         if name in self._values or name in self.outcomes:
             return
         p = self.planned[name]
-        blocker = self._blocker(p)
+        blocker = self.blocker(p)
         if blocker:
             self.outcomes[name] = Outcome(name, "skipped", p.key, blocker)
             return

@@ -191,3 +191,27 @@ def _signals_held() -> Iterator[None]:
             signal.signal(sig, handler)
         for sig in caught[:1]:
             signal.raise_signal(sig)
+
+
+def entry_files(folder: Path) -> dict[str, bytes]:
+    """A stored result as it travels between processes: each file of its folder, by relative path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write_files(final: Path, files: dict[str, bytes]) -> None:
+    """Store a result that `entry_files` took from another folder under `final`, all or nothing."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for relative, data in files.items():
+            path = tmp / relative
+            if not path.resolve().is_relative_to(tmp.resolve()):
+                raise ValueError(f"{relative}: a stored result's file must stay inside its folder")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -28,7 +28,7 @@ def states(out: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["build", "--help"], ["status", "--help"], ["list", "--help"],
-                                  ["clean", "--help"], ["fetch", "--help"]])
+                                  ["clean", "--help"], ["fetch", "--help"], ["sweep", "--help"]])
 def test_every_command_has_help(argv: list[str], capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -44,8 +44,26 @@ def test_help_lists_the_commands_and_build_options(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["build", "--help"])
     out = capsys.readouterr().out
-    for option in ("--config", "--set", "--only", "--force", "--device", "--offline", "--no-pdf"):
+    for option in ("--config", "--set", "--only", "--force", "--device", "--offline", "--no-pdf", "--jobs",
+                   "--scheduler"):
         assert option in out
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_jobs_must_be_a_positive_number(jobs: str, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["build", "-j", jobs])
+    assert info.value.code == 2 and "expected a number of experiments at once" in capsys.readouterr().err
+
+
+def test_sweep_builds_each_combination_and_the_index(tiny, capsys) -> None:
+    code, _, err = cli(tiny, capsys, "sweep", "--no-pdf", "--device", "cpu", "--set", "numbers.n=4,5",
+                       "--set", "numbers.label=x")
+    assert code == 0, err
+    assert "sweep 2/2: numbers.n=5" in err and "sweep index in" in err
+    folder = tiny.build_dir / "sweep"
+    assert sorted(p.name for p in folder.iterdir()) == ["index.csv", "index.html", "numbers.n=4", "numbers.n=5"]
+    assert '"label": "x"' in (folder / "numbers.n=5" / "results.json").read_text()
 
 
 def test_python_dash_m_reportgen_runs_the_cli() -> None:

@@ -236,3 +236,24 @@ def test_a_full_disk_while_writing_the_report_is_one_line_and_keeps_the_previous
     errors = [line for line in err.splitlines() if line.startswith("reportgen: error")]
     assert len(errors) == 1 and err.rstrip().endswith(errors[0])  # the progress lines, then one line of error
     assert (tiny.build_dir / "report.html").read_bytes() == before
+
+
+def test_an_entry_travels_as_its_files_and_comes_back_the_same(tmp_path: Path) -> None:
+    image, ax = plt.subplots(figsize=(1, 1))
+    ax.imshow(np.eye(4))
+    store.write_entry(tmp_path / "there", {"n": 3, "a": np.arange(4), "picture": image}, {"wall_s": 1.0})
+    files = store.entry_files(tmp_path / "there")
+    assert set(files) == {store.RESULT, store.ARRAYS, store.META, "result--picture.png"}
+    store.write_files(tmp_path / "here" / "key", files)
+    back = store.read_entry(tmp_path / "here" / "key")
+    assert back["n"] == 3 and back["a"].tolist() == [0, 1, 2, 3]
+    assert back["picture"].path.read_bytes() == (tmp_path / "there" / "result--picture.png").read_bytes()
+    assert store.read_meta(tmp_path / "here" / "key") == {"wall_s": 1.0}
+    assert not leftovers(tmp_path / "here")
+
+
+def test_travelling_files_cannot_leave_their_entry(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="must stay inside its folder"):
+        store.write_files(tmp_path / "exp" / "key", {store.RESULT: b"{}", "../../outside.json": b"{}"})
+    assert not (tmp_path / "outside.json").exists() and not (tmp_path / "exp" / "key").exists()
+    assert not leftovers(tmp_path / "exp")
