@@ -73,6 +73,15 @@ def _fail(name: str, dest: Path, url: str, problem: str) -> AssetError:
     return AssetError([Asset(name=name, path=str(dest), url=url, problem=problem)])
 
 
+def _why(error: BaseException) -> str:
+    """A download error in words: urllib's `<urlopen error [Errno -2] Name or service not known>` becomes
+    `Name or service not known`."""
+    reason = getattr(error, "reason", None)
+    reason = getattr(reason, "strerror", None) or reason
+    code = getattr(error, "code", None)
+    return f"HTTP {code} {reason}" if isinstance(code, int) else str(reason or error)
+
+
 def download(url: str, dest: Path, sha256_prefix: str | None, progress: bool = True, name: str | None = None) -> Path:
     """Download `url` to `dest` atomically: a temp file in dest's folder, checked, then renamed over `dest`.
 
@@ -97,7 +106,7 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: bool = T
             raise _fail(name, dest, url, problem)
         os.replace(tmp, dest)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-        raise _fail(name, dest, url, f"download failed ({error})") from error
+        raise _fail(name, dest, url, f"download failed ({_why(error)})") from error
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -20,7 +20,7 @@ def label(config: NetworkConfig) -> str:
 
 
 def _problems(assets: list[Asset]) -> str:
-    return "; ".join(f"{a.name} {a.problem} ({a.path})" for a in assets if not a.ok)
+    return "; ".join(f"{a.name}: {a.problem}" for a in assets if not a.ok)
 
 
 def unavailable(config: NetworkConfig, memo_dir: Path, offline: bool, progress: bool = True) -> str | None:
