@@ -28,6 +28,7 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     outputs = [project.build / "results.json", project.build / "report.html"]
     outputs += [project.build / "report.pdf"] if options.pdf else []
     if stamp == previous and all(p.exists() for p in outputs):
+        refresh_statuses(outputs[0], outcomes)
         say("report up to date")
         return stamp
     cache_ = cache.Cache(project.cache)
@@ -54,6 +55,23 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}"
         + ("" if options.pdf else " (no PDF: --no-pdf removed the previous one)"))
     return stamp
+
+
+def refresh_statuses(path: Path, outcomes: dict[str, Outcome]) -> None:
+    """Keep results.json true when the report itself did not change: an experiment that ran last time is "cached"
+    in this build (the report does not show which build ran it, results.json does)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    experiments = data.get("experiments", {})
+    changed = False
+    for name, o in outcomes.items():
+        entry = experiments.get(name)
+        if entry is not None and entry.get("status") != o.status:
+            entry["status"], changed = o.status, True
+    if changed:
+        store.write_text_atomic(path, json.dumps(data, indent=1, allow_nan=False))
 
 
 def _render_stamp(project, options, settings: config.Settings, outcomes: dict[str, Outcome],
