@@ -3,5 +3,6 @@ from reportgen.assets import Asset, AssetError
 from reportgen.errors import UserError
 from reportgen.questions import Question
 from reportgen.registry import experiment, resource
+from reportgen.verdicts import verdict
 
-__all__ = ["Asset", "AssetError", "Question", "UserError", "experiment", "resource"]
+__all__ = ["Asset", "AssetError", "Question", "UserError", "experiment", "resource", "verdict"]

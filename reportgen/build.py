@@ -19,6 +19,7 @@ from reportgen.project import Project
 from reportgen.registry import discover
 from reportgen.runner import Outcome, Runner, Selection
 from reportgen.sources import SourceIndex
+from reportgen.status import Status
 
 MANIFEST = "manifest.json"
 
@@ -67,7 +68,7 @@ def _build(project: Project, options: Options, say) -> int:
     if previous.get("stamp") == stamp and previous.get("complete") and not options.force and not options.only:
         # Nothing an experiment depends on changed: what succeeded is cached, and what failed would fail again
         # (a transient failure is retried with --force NAME).
-        outcomes = {n: Outcome(n, "cached" if o["status"] in ("ran", "cached") else o["status"], o["key"],
+        outcomes = {n: Outcome(n, Status.CACHED if Status(o["status"]).computed else Status(o["status"]), o["key"],
                                o.get("reason"), o["meta"]) for n, o in previous["outcomes"].items()}
         say("nothing changed since the last build: no experiment to run")
         watch = previous["watch"]
@@ -79,7 +80,7 @@ def _build(project: Project, options: Options, say) -> int:
         render = report.write(project, options, settings, outcomes, previous.get("render"), say)
     finally:  # the outcomes are recorded even when a template error stops the report
         _write_manifest(project, stamp, watch, outcomes, not options.only, render)
-    failed = [o for o in outcomes.values() if o.status in ("failed", "skipped")]
+    failed = [o for o in outcomes.values() if not o.computed]
     for line in _summary(failed):
         say(line)
     say(f"{len(outcomes) - len(failed)} of {len(outcomes)} experiments computed; report in {project.build}")
@@ -101,7 +102,8 @@ def prepare(project: Project, options: Options, settings: config.Settings) -> tu
     """Discover the experiments and plan every key (imports the project's experiments)."""
     project.importable()
     registry = discover(project.experiments)
-    context = Context(resolve_device(options.device), options.offline, options.cache_dir)
+    context = Context(resolve_device(options.device), options.offline, options.cache_dir,
+                      packages=project.packages)
     index = SourceIndex(project.root, exclude=(Path(__file__).resolve().parent,))
     return plan(registry, settings, context, index), context
 

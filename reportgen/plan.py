@@ -20,6 +20,7 @@ class Context:
     offline: bool
     cache_dir: Path  # where resources may keep downloads and memo files
     seed: int = 0
+    packages: tuple[str, ...] = ()  # the project's top-level packages: stored dataclasses are rebuilt from these
 
 
 @dataclass(frozen=True)

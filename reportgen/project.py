@@ -19,10 +19,16 @@ class Project:
     templates: Path
     main_template: str
     default_config: Path | None
+    verdicts: str | None = None  # package of the verdict functions, imported alone when rendering
 
     @property
     def build(self) -> Path:
         return self.root / "build"
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The top-level packages whose dataclasses a stored result may name."""
+        return (self.experiments.split(".")[0],)
 
     def importable(self) -> None:
         """Make the project's packages importable (also when it is not installed)."""
@@ -58,4 +64,5 @@ def _project(root: Path, table: dict) -> Project:
         templates=root / table.get("templates", "templates"),
         main_template=table.get("main_template", "report.html.j2"),
         default_config=config if config.is_file() else None,
+        verdicts=table.get("verdicts", table.get("experiments", "experiments") + ".verdicts"),
     )

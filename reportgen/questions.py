@@ -1,10 +1,12 @@
 """The questions a report answers, and whether each is answered by what was computed."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from reportgen.errors import UserError
+from reportgen.status import Status
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,15 @@ class Answer:
 
 
 def lookup(results: Mapping[str, Any], path: str) -> Any:
-    """`results["a"]["b"]["c"]` for the path "a.b.c" (numeric parts index lists)."""
+    """`results["a"]["b"]["c"]` for the path "a.b.c" (numeric parts index lists, names a dataclass's fields)."""
     value: Any = results
     for part in path.split("."):
-        value = value[int(part)] if isinstance(value, (list, tuple)) else value[part]
+        if isinstance(value, (list, tuple)):
+            value = value[int(part)]
+        elif dataclasses.is_dataclass(value):
+            value = getattr(value, part) if part in {f.name for f in dataclasses.fields(value)} else value[part]
+        else:
+            value = value[part]
     return value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
 
 
@@ -57,7 +64,7 @@ def answer(question: Question, statuses: Mapping[str, tuple[str, str | None]], r
         if name not in statuses:
             return Answer(question, "not computed", f"experiment {name} does not exist in this project yet", {})
         status, reason = statuses[name]
-        if status not in ("ran", "cached"):
+        if not Status(status).computed:
             return Answer(question, "not computed", f"{name} {status}: {reason}", {})
     numbers = {label: _key_number(question, path, results) for label, path in question.key_numbers}
     return Answer(question, "answered", None, numbers)

@@ -1,6 +1,7 @@
 """From outcomes to the deliverables: results.json (the machine-readable twin), report.html, report.pdf."""
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import importlib
@@ -10,7 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from reportgen import cache, config, render, store
+from reportgen import cache, config, render, store, verdicts
 from reportgen.questions import Answer, answer
 from reportgen.runner import Outcome
 
@@ -19,16 +20,20 @@ DEFAULT_REPORT = {"title": "Report", "course": "", "authors": [], "date": ""}
 
 def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], previous: str | None, say) -> str:
     """Write the PDF, the HTML and results.json (in that order, each atomically) unless nothing changed; returns the stamp of what the report shows."""
-    stamp = _render_stamp(project, options, settings, outcomes)
+    project.importable()
+    judges = verdicts.discover_verdicts(project.verdicts)
+    stamp = _render_stamp(project, options, settings, outcomes, verdicts.stamp(judges, settings))
     outputs = [project.build / "results.json", project.build / "report.html"]
     outputs += [project.build / "report.pdf"] if options.pdf else []
     if stamp == previous and all(p.exists() for p in outputs):
         say("report up to date")
         return stamp
     cache_ = cache.Cache(project.build / "cache")
-    results = {n: store.read_entry(cache_.entry(n, o.key)) for n, o in outcomes.items() if o.status in ("ran", "cached")}
+    results = {n: store.read_entry(cache_.entry(n, o.key), project.packages) for n, o in outcomes.items()
+               if o.computed}
     answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()}, results) for q in project.load_questions()]
-    context = template_context(project, settings, outcomes, results, answers, options.self_contained)
+    context = template_context(project, settings, outcomes, results, answers, options.self_contained,
+                               verdicts.judge(judges, settings, results))
     sources = render.publish_figures(results, project.build / "figures", options.self_contained)
     html = render.render_html(project.templates, project.main_template, context, sources)
     if options.pdf:
@@ -40,21 +45,24 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     return stamp
 
 
-def _render_stamp(project, options, settings: config.Settings, outcomes: dict[str, Outcome]) -> str:
+def _render_stamp(project, options, settings: config.Settings, outcomes: dict[str, Outcome],
+                  judged_by: list[Any]) -> str:
     h = hashlib.sha256()
     for path in sorted(project.templates.rglob("*")):
         if path.is_file():
             h.update(path.as_posix().encode() + path.read_bytes())
     h.update(repr(project.load_questions()).encode())  # the questions' text is shown too
     h.update(repr(_sections(project)).encode())  # and the section titles
-    state = {n: [o.key, o.status in ("ran", "cached"), o.reason] for n, o in outcomes.items()}
-    h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained], sort_keys=True,
+    state = {n: [o.key, o.computed, o.reason] for n, o in outcomes.items()}
+    h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained, judged_by], sort_keys=True,
                         default=str).encode())
     return h.hexdigest()[:16]
 
 
 def scalars(value: Any, prefix: str = "") -> dict[str, Any]:
     """The numbers and short strings of a result, flattened to dotted keys."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         found: dict[str, Any] = {}
         for k, v in value.items():
@@ -87,12 +95,14 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def template_context(project, settings, outcomes, results, answers, self_contained: bool) -> dict[str, Any]:
-    """Everything the templates may use."""
+def template_context(project, settings, outcomes, results, answers, self_contained: bool,
+                     judged: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the templates may use; `verdicts` holds each verdict under the name of what it judges."""
     sections = _sections(project)
     return {
         "report": {**DEFAULT_REPORT, **settings.section("report")},
         "results": results,
+        "verdicts": judged or {},
         "outcomes": outcomes,
         "answers": {a.question.id: a for a in answers},
         "questions": answers,
