@@ -47,7 +47,7 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
 
 
 @experiment
-def layer_sweep(scene_features: dict, baseline: dict, jobs: int = -1, same_within: float = 0.005) -> dict:
+def layer_sweep(scene_features: dict, baseline: dict, jobs: int = -1) -> dict:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
     train, test = scene_features["train"], scene_features["test"]
     labels = scene_features["train_labels"], scene_features["test_labels"]
@@ -61,7 +61,6 @@ def layer_sweep(scene_features: dict, baseline: dict, jobs: int = -1, same_withi
     best = max(rows, key=lambda r: r["accuracy"])
     by_label = {r["label"]: r for r in rows}
     return {
-        "same_within": same_within,
         "network": scene_features["network"], "rows": rows, "best_layer": best["label"],
         "best_accuracy": best["accuracy"], "penultimate": scene_features["penultimate"],
         "penultimate_accuracy": by_label[scene_features["penultimate"]]["accuracy"],
@@ -80,7 +79,7 @@ def _batch(paths: list, preprocess: Preprocess, device: torch.device) -> torch.T
 @experiment
 def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict, device: torch.device,
               batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
-              check_images: int = 8, seed: int = 0, same_within: float = 0.005, robust_within: float = 0.03) -> dict:
+              check_images: int = 8, seed: int = 0) -> dict:
     """Gray images into an RGB network: replication, conv1 folded exactly (summed), conv1 averaged."""
     net, size = transfer_net, transfer_net.input_size
     exact, conv = fold_first_conv_normalized(net.module, net.mean, net.std)
@@ -103,7 +102,6 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, bas
         seconds[key] = time.perf_counter() - start
     replication = on_part(baseline, scene_features, part)
     return {
-        "same_within": same_within, "robust_within": robust_within,
         "network": net.describe(), "conv": conv, "check_images": len(rgb), "max_difference": difference,
         "output_scale": scale, "relative_difference": difference / max(scale, 1e-12),
         "replication_accuracy": replication.accuracy, "exact_accuracy": accuracy["exact"].accuracy,
@@ -123,7 +121,7 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
                        finetune_layers: int = 2, finetune_epochs: int = 20, finetune_seconds: float = 30.0,
                        finetune_lr: float = 1e-4, batch_size: int = 32, workers: int = -1, amp: bool = True,
                        channels_last: bool = True, per_class_on_cpu: int = 10,
-                       seed: int = 0, same_within: float = 0.01) -> dict:
+                       seed: int = 0) -> dict:
     """The network as the classifier: a new last layer on frozen features, fine-tuning deeper layers, the SVM."""
     classes = len(scene15.classes)
     head_config = TrainConfig(epochs=head_epochs, lr=head_lr, batch_size=head_batch_size, max_seconds=None, seed=seed)
@@ -134,7 +132,6 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
     tuned = fine_tune_tail(transfer_net, scene15, part, finetune_layers, tune_config, device, 0, workers, amp)
     run = tuned["run"]
     return {
-        "same_within": same_within,
         "network": transfer_net.describe(), "svm_accuracy": baseline["accuracy"],
         "svm_seconds": baseline["fit_seconds"],
         "head_accuracy": head.test_accuracy, "head_train_accuracy": head.train_accuracy, "head_seconds": head.seconds,
@@ -241,8 +238,7 @@ def _pca_figure(points: list[dict], full: dict) -> Figure:
 
 
 @experiment
-def pca(scene_features: dict, baseline: dict, dims: tuple = (8, 16, 32, 64, 128, 256, 512), tolerance: float = 0.01,
-        gain_above: float = 0.005) -> dict:
+def pca(scene_features: dict, baseline: dict, dims: tuple = (8, 16, 32, 64, 128, 256, 512)) -> dict:
     """PCA (fitted on train) to several dimensions before the SVM: accuracy and time against no PCA."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     C, seed = baseline["C"], baseline["seed"]
@@ -252,11 +248,8 @@ def pca(scene_features: dict, baseline: dict, dims: tuple = (8, 16, 32, 64, 128,
     result = svm(train_x, train_y, test_x, test_y, C=C, seed=seed)
     full = {"dim": int(train_x.shape[1]), "accuracy": result.accuracy, "fit_seconds": result.fit_seconds,
             "total_seconds": time.perf_counter() - start}
-    close = [p for p in points if p["accuracy"] >= full["accuracy"] - tolerance]
     best = max(points, key=lambda p: p["accuracy"]) if points else full
     return {
-        "gain_above": gain_above,
-        "network": scene_features["network"], "points": points, "full": full, "tolerance": tolerance,
-        "smallest_close": close[0] if close else None, "best": best, "best_accuracy": best["accuracy"],
+        "network": scene_features["network"], "points": points, "full": full, "best": best, "best_accuracy": best["accuracy"],
         "figure": _pca_figure(points, full),
     }

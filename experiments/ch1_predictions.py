@@ -94,8 +94,7 @@ def _errors_figure(images: np.ndarray, rows: list[dict], limit: int = 10) -> Fig
 
 
 @experiment
-def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet, device: torch.device,
-                sure_above: float = 0.5) -> dict:
+def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet, device: torch.device) -> dict:
     """Top-5 classes of our images, and top-1 / top-5 accuracy on the labelled validation images."""
     probs = probabilities(transfer_net.module, network_input(transfer_net, images.images, device))
     tops = top_classes(transfer_net, probs)
@@ -103,7 +102,6 @@ def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet,
     val_probs = probabilities(transfer_net.module, network_input(transfer_net, imagenet_val.images, device))
     rows = _val_rows(transfer_net, val_probs, imagenet_val.labels)
     return {
-        "sure_above": sure_above,
         "network": transfer_net.describe(), "source": images.source, "classes": int(probs.shape[1]),
         "images": [{"name": t, "labelled": bool(y >= 0), "top5": top}
                    for t, y, top in zip(titles, images.labels, tops)],
@@ -132,8 +130,7 @@ def variant_input(net: Network, unit: Tensor, variant: str) -> Tensor:
 
 
 @experiment
-def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: ImageSet, device: torch.device,
-                         same_within: float = 0.005) -> dict:
+def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: ImageSet, device: torch.device) -> dict:
     """Predictions with and without the input normalization the network was trained with."""
     size = transfer_net.input_size
     val_unit, own_unit = pixels(imagenet_val.images, size, device), pixels(images.images, size, device)
@@ -154,7 +151,6 @@ def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: 
         })
     by = {r["variant"]: r for r in results}
     return {
-        "same_within": same_within,
         "network": transfer_net.describe(), "variants": results, "names": list(images.names),
         "mean": list(transfer_net.mean), "std": list(transfer_net.std),
         "normalized_top1": by["normalized"]["top1"], "unnormalized_top1": by["unit"]["top1"],

@@ -207,7 +207,7 @@ def _parameters(module: nn.Module) -> int:
 def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
                  device: torch.device, epochs: int = 30, max_seconds: float = 30.0, lr: float = 3e-4,
                  batch_size: int = 32, per_class_on_cpu: int = 5, amp: bool = True, channels_last: bool = True,
-                 workers: int = -1, seed: int = 0, overfit_gap: float = 0.15, near_chance: float = 0.1) -> dict:
+                 workers: int = -1, seed: int = 0) -> dict:
     """A bounded run training the same architecture from random weights on 15 Scene, against the features."""
     classes = len(scene15.classes)
     part = subset(scene15, device, per_class_on_cpu, seed)
@@ -224,7 +224,6 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
     parameters = _parameters(factory(classes))
     full_train = len(scene15.train.paths)
     return {
-        "overfit_gap": overfit_gap, "near_chance": near_chance,
         "network": transfer_random_net.describe(), "parameters": parameters,
         "parameters_imagenet": _parameters(transfer_random_net.module), "train_images": full_train,
         "parameters_per_image": parameters / full_train, "accuracy": run.test_accuracy,

@@ -73,8 +73,7 @@ def _snapshots(net: Network, result: ClassVisResult, targets: list[int]) -> tupl
 @experiment
 def class_images(visualize_net: Network, device: torch.device, classes: tuple = (76, 78, 187, 683, 366, 604, 113),
                  steps: int = 200, lr: float = 5.0, l2_reg: float = 1e-3, max_jitter: int = 16, blur_every: int = 10,
-                 blur_sigma: float = 0.5, snapshot_steps: tuple = (0, 25, 50, 100, 200), seed: int = 0,
-                 certain_above: float = 0.9, fairly_above: float = 0.5) -> dict:
+                 blur_sigma: float = 0.5, snapshot_steps: tuple = (0, 25, 50, 100, 200), seed: int = 0) -> dict:
     """Images generated from noise to maximize each class's score, all classes optimized as one batch."""
     config = ClassVisConfig(steps, lr, l2_reg, max_jitter, blur_every, blur_sigma)
     targets = [int(c) for c in classes]
@@ -85,7 +84,6 @@ def class_images(visualize_net: Network, device: torch.device, classes: tuple = 
     panels = [Panel(p, f"{clip(r['name'], 15)}\np = {r['probability']:.2f}")
               for p, r in zip(to_pixels(result.images, visualize_net), rows)]
     return {
-        "certain_above": certain_above, "fairly_above": fairly_above,
         "network": visualize_net.describe(), "model": visualize_net.name,
         "settings": {**asdict(config), "seed": seed, "classes": targets},
         "per_class": rows, "mean_probability": float(np.mean([r["probability"] for r in rows])),
@@ -138,8 +136,7 @@ def _grid_figure(table: list[dict], images: np.ndarray, symbol: str) -> Figure:
 
 @experiment
 def class_image_grids(visualize_net: Network, class_images: dict, device: torch.device, grid_class: int = 76,
-                      lrs: tuple = (1.0, 5.0, 20.0, 50.0), l2_regs: tuple = (0.0, 1e-4, 1e-3, 1e-2),
-                      saturated_ratio: float = 0.9, overshoot_gap: float = 0.1, cost_gap: float = 0.05) -> dict:
+                      lrs: tuple = (1.0, 5.0, 20.0, 50.0), l2_regs: tuple = (0.0, 1e-4, 1e-3, 1e-2)) -> dict:
     """Grids over the number of steps (snapshots of the Q8 run), the step size and the L2 weight (one batch)."""
     settings = class_images["settings"]
     config = _config(settings)
@@ -161,7 +158,6 @@ def class_image_grids(visualize_net: Network, class_images: dict, device: torch.
                     "roughness": float(rough.reshape(snaps.shape[:2])[:, j].mean())}
                    for j, s in enumerate(class_images["snapshot_steps"])]
     return {
-        "saturated_ratio": saturated_ratio, "overshoot_gap": overshoot_gap, "cost_gap": cost_gap,
         "network": visualize_net.describe(), "model": visualize_net.name,
         "grid_class": short_name(visualize_net, grid_class),
         "settings": settings, "runs": len(pairs), "lr_table": lr_table, "reg_table": reg_table,
@@ -198,8 +194,7 @@ def _from_image_figure(start: np.ndarray, final: np.ndarray, rows: list[dict]) -
 
 @experiment
 def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_images: dict, device: torch.device,
-                     images: tuple = (0, 7, 13, 19),
-                     layout_kept_above: float = 0.5, small_change_below: float = 20.0) -> dict:
+                     images: tuple = (0, 7, 13, 19)) -> dict:
     """The class visualization started from real photos with their true class as target (the Q8 settings)."""
     settings = class_images["settings"]
     picked = _picked(imagenet_val, images)
@@ -215,7 +210,6 @@ def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_image
     for r, i, c, k in zip(rows, picked, change, kept):
         r.update(image=i, mean_change=float(c), similarity=float(k))
     return {
-        "layout_kept_above": layout_kept_above, "small_change_below": small_change_below,
         "network": visualize_net.describe(), "model": visualize_net.name, "settings": settings, "per_image": rows,
         "indices": picked,
         "mean_start_probability": float(np.mean([r["start"] for r in rows])),
@@ -254,7 +248,7 @@ def _side_by_side(first: np.ndarray, first_rows: list[dict], second: np.ndarray,
 
 @experiment
 def class_images_compare(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet, class_images: dict,
-                         class_from_image: dict, device: torch.device, same_within: float = 0.05) -> dict:
+                         class_from_image: dict, device: torch.device) -> dict:
     """Q8 and Q10 with the compare network (same settings, same seeds), beside the first network's images."""
     same = same_network(visualize_net, compare_net)
     if same:  # the same numbers in give the same numbers out: the first network's results are the answer
@@ -264,7 +258,6 @@ def class_images_compare(visualize_net: Network, compare_net: Network, imagenet_
         rows, images, photo_rows, photo_images = _compare_run(compare_net, imagenet_val, class_images,
                                                               class_from_image, device)
     return {
-        "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "compare": compare_net.describe(),
         "compare_model": compare_net.name, "same_network": same,
         "settings": class_images["settings"], "per_class": rows, "per_image": photo_rows,

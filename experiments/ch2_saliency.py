@@ -48,8 +48,7 @@ def _examples_figure(pixels: np.ndarray, maps: np.ndarray, rows: list[dict], pic
 
 @experiment
 def saliency_maps(visualize_net: Network, imagenet_val: ImageSet, device: torch.device,
-                  top_fraction: float = 0.05, informative_share: float = 0.25, examples: int = 3,
-                  same_within: float = 0.01) -> dict:
+                  top_fraction: float = 0.05, informative_share: float = 0.25, examples: int = 3) -> dict:
     """Saliency maps of every image for its true class, and how concentrated each map's mass is."""
     batch = prepare(imagenet_val, visualize_net, device)
     pred = predict(visualize_net, batch.x)
@@ -66,7 +65,6 @@ def saliency_maps(visualize_net: Network, imagenet_val: ImageSet, device: torch.
     correct = np.array([r["correct"] for r in rows])
     known = imagenet_val.labels >= 0
     return {
-        "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "source": imagenet_val.source,
         "images": len(rows),
         "per_image": rows, "targets": targets.cpu().numpy(), "maps": maps.astype(np.float32),
@@ -110,9 +108,7 @@ def _limits_figure(pixels: np.ndarray, names: list[str], plain: np.ndarray, smoo
 @experiment
 def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: dict, device: torch.device,
                     noise_levels: float = 1.0, smooth_samples: int = 16, smooth_noise: float = 0.15,
-                    examples: int = 5, seed: int = 0,
-                    pass_gap: float = 0.2, residual_above: float = 0.05, fragile_below: float = 0.8,
-                    same_within: float = 0.1) -> dict:
+                    examples: int = 5, seed: int = 0) -> dict:
     """Weight-randomization sanity check, sensitivity to imperceptible noise, and SmoothGrad beside the gradient."""
     batch = prepare(imagenet_val, visualize_net, device)
     maps = torch.as_tensor(saliency_maps["maps"])
@@ -129,8 +125,6 @@ def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_map
     names = [r["true"] for r in saliency_maps["per_image"][:k]]
     share = saliency_maps["top_fraction"]
     return {
-        "pass_gap": pass_gap, "residual_above": residual_above,
-        "fragile_below": fragile_below, "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "images": int(batch.x.shape[0]),
         "seed": seed,
         "random_correlation": float(np.nanmean(random_rho)), "random_correlations": random_rho.tolist(),
@@ -173,8 +167,7 @@ def _boxes_figure(pixels: np.ndarray, masks: np.ndarray, boxes: np.ndarray, name
 
 @experiment
 def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: dict, device: torch.device,
-                 quantile: float = 0.8, smoothing: float = 4.0, largest_component: bool = True,
-                 same_within: float = 0.02) -> dict:
+                 quantile: float = 0.8, smoothing: float = 4.0, largest_component: bool = True) -> dict:
     """Boxes around each (smoothed) map's strongest pixels, and whether the network still recognizes the crop."""
     batch = prepare(imagenet_val, visualize_net, device)
     maps = torch.as_tensor(np.asarray(saliency_maps["maps"]))[:, None]
@@ -189,7 +182,6 @@ def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: 
     centred = predict(visualize_net, _crops(batch.x, centre, visualize_net)).classes == targets.cpu().numpy()
     names = [r["true"] for r in saliency_maps["per_image"]]
     return {
-        "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "quantile": quantile, "smoothing": smoothing,
         "largest_component": largest_component,
         "boxes": boxes, "box_fractions": box_fraction.tolist(), "mean_box_fraction": float(box_fraction.mean()),
@@ -222,8 +214,7 @@ def _compare_maps(compare_net: Network, imagenet_val: ImageSet, targets: np.ndar
 
 @experiment
 def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet, saliency_maps: dict,
-                     device: torch.device, examples: int = 5,
-                     agree_above_chance: float = 0.1, same_within: float = 0.02) -> dict:
+                     device: torch.device, examples: int = 5) -> dict:
     """The compare network's saliency maps beside the first network's, and how much they agree."""
     first = np.asarray(saliency_maps["maps"])
     same = same_network(visualize_net, compare_net)
@@ -235,7 +226,6 @@ def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val:
     picks = list(range(min(examples, len(first))))
     names = [r["true"] for r in saliency_maps["per_image"]]
     return {
-        "agree_above_chance": agree_above_chance, "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "compare": compare_net.describe(),
         "compare_model": compare_net.name, "same_network": same,
         "correlations": rho.tolist(), "mean_correlation": float(np.nanmean(rho)),

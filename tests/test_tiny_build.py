@@ -114,3 +114,16 @@ def test_second_build_runs_nothing(tiny_build: Path) -> None:
                            "--device", "cpu"], cwd=project, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert "nothing changed" in done.stderr and "running" not in done.stderr
+
+
+def test_a_verdict_cut_off_renders_again_and_runs_nothing(tiny_build: Path) -> None:
+    """Kept last: it changes the build's settings. class_images is the 200-step ascent (20 steps here)."""
+    project = tiny_build.parent
+    certain = "The network is almost certain about images that are not photographs"
+    assert certain not in (tiny_build / "report.html").read_text()  # tiny random networks are not sure
+    done = subprocess.run([sys.executable, "-m", "reportgen", "build", "--config", "tiny.toml", "--offline",
+                           "--device", "cpu", "--no-pdf", "--set", "class_images.certain_above=0.0"],
+                          cwd=project, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "running" not in done.stderr and "class_images: cached" in done.stderr
+    assert certain in (tiny_build / "report.html").read_text()
