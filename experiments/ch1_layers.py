@@ -18,6 +18,7 @@ from experiments.methods.classify import choose_c, pca_sweep
 from experiments.methods.features import ImageFiles, Preprocess
 from experiments.methods.grayscale import fold_first_conv, fold_first_conv_normalized, max_output_difference
 from experiments.methods.training import TrainConfig, train_linear_head
+from experiments.results.ch1 import Baseline
 from reportgen import UserError, experiment
 
 
@@ -47,13 +48,13 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
 
 
 @experiment
-def layer_sweep(scene_features: dict, baseline: dict, jobs: int = -1) -> dict:
+def layer_sweep(scene_features: dict, baseline: Baseline, jobs: int = -1) -> dict:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
     train, test = scene_features["train"], scene_features["test"]
     labels = scene_features["train_labels"], scene_features["test_labels"]
     others = [x for x in scene_features["layers"] if x["label"] != scene_features["penultimate"]]
-    fits = svms([(train[x["label"]], labels[0], test[x["label"]], labels[1], baseline["C"]) for x in others],
-                baseline["seed"], jobs)
+    fits = svms([(train[x["label"]], labels[0], test[x["label"]], labels[1], baseline.C) for x in others],
+                baseline.seed, jobs)
     done = {x["label"]: fit for x, fit in zip(others, fits)}
     done[scene_features["penultimate"]] = on_part(baseline, scene_features)  # the baseline's own fit
     rows = [{**x, "accuracy": done[x["label"]].accuracy, "fit_seconds": done[x["label"]].fit_seconds}
@@ -77,7 +78,7 @@ def _batch(paths: list, preprocess: Preprocess, device: torch.device) -> torch.T
 
 
 @experiment
-def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict, device: torch.device,
+def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: Baseline, device: torch.device,
               batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
               check_images: int = 8, seed: int = 0) -> dict:
     """Gray images into an RGB network: replication, conv1 folded exactly (summed), conv1 averaged."""
@@ -116,7 +117,7 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, bas
 # -- 1.Q10 ------------------------------------------------------------------------------------------------------
 
 @experiment
-def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
+def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: Baseline,
                        device: torch.device, head_epochs: int = 50, head_lr: float = 1e-3, head_batch_size: int = 128,
                        finetune_layers: int = 2, finetune_epochs: int = 20, finetune_seconds: float = 30.0,
                        finetune_lr: float = 1e-4, batch_size: int = 32, workers: int = -1, amp: bool = True,
@@ -132,8 +133,8 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
     tuned = fine_tune_tail(transfer_net, scene15, part, finetune_layers, tune_config, device, 0, workers, amp)
     run = tuned["run"]
     return {
-        "network": transfer_net.describe(), "svm_accuracy": baseline["accuracy"],
-        "svm_seconds": baseline["fit_seconds"],
+        "network": transfer_net.describe(), "svm_accuracy": baseline.accuracy,
+        "svm_seconds": baseline.fit_seconds,
         "head_accuracy": head.test_accuracy, "head_train_accuracy": head.train_accuracy, "head_seconds": head.seconds,
         "head_epochs": head.epochs_run, "finetune_accuracy": run.test_accuracy,
         "finetune_train_accuracy": run.train_accuracy, "finetune_seconds": tuned["seconds"],
@@ -160,19 +161,19 @@ def _c_figure(cs: list, cv: np.ndarray, test: list, best: float) -> Figure:
 
 
 @experiment
-def svm_c(scene_features: dict, baseline: dict, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), folds: int = 5,
+def svm_c(scene_features: dict, baseline: Baseline, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), folds: int = 5,
           seed: int = 0, jobs: int = -1) -> dict:
     """C chosen by stratified cross-validation on the training set only, then tested once."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
-    cs, base_c = [float(c) for c in cs], float(baseline["C"])
+    cs, base_c = [float(c) for c in cs], float(baseline.C)
     fitted = sorted(set(cs) - {base_c}, reverse=True)  # the baseline's C is already fitted; the slowest first
     with quiet_convergence(), ThreadPoolExecutor(1) as search:  # the test curve is fitted during the search
         chosen_c = search.submit(choose_c, train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
-        fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], baseline["seed"], jobs)
+        fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], baseline.seed, jobs)
         best, cv = chosen_c.result()
-    accuracy = {c: f.accuracy for c, f in zip(fitted, fits)} | {base_c: baseline["accuracy"]}
+    accuracy = {c: f.accuracy for c, f in zip(fitted, fits)} | {base_c: baseline.accuracy}
     test = [accuracy[c] for c in cs]
-    chosen, base = accuracy[best], baseline["accuracy"]
+    chosen, base = accuracy[best], baseline.accuracy
     stderr = float(np.sqrt(base * (1 - base) / len(test_y)))  # binomial standard error of an accuracy
     return {
         "network": scene_features["network"], "cs": cs, "cv_accuracy": [float(v) for v in cv], "test_curve": test,
@@ -195,7 +196,7 @@ def other_role(transfer_net: Network, compare_net: Network, visualize_net: Netwo
 
 @experiment
 def other_network(transfer_net: Network, compare_net: Network, visualize_net: Network, scene15: Scene15,
-                  scene_features: dict, baseline: dict, device: torch.device, batch_size: int = 0, workers: int = -1,
+                  scene_features: dict, baseline: Baseline, device: torch.device, batch_size: int = 0, workers: int = -1,
                   amp: bool = True, per_class_on_cpu: int = 10, seed: int = 0) -> dict:
     """The practical's pipeline with another pretrained network's penultimate features, on the same images."""
     role, other = other_role(transfer_net, compare_net, visualize_net)
@@ -238,10 +239,10 @@ def _pca_figure(points: list[dict], full: dict) -> Figure:
 
 
 @experiment
-def pca(scene_features: dict, baseline: dict, dims: tuple = (8, 16, 32, 64, 128, 256, 512)) -> dict:
+def pca(scene_features: dict, baseline: Baseline, dims: tuple = (8, 16, 32, 64, 128, 256, 512)) -> dict:
     """PCA (fitted on train) to several dimensions before the SVM: accuracy and time against no PCA."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
-    C, seed = baseline["C"], baseline["seed"]
+    C, seed = baseline.C, baseline.seed
     points = [p._asdict() for p in pca_sweep(train_x, train_y, test_x, test_y, [int(d) for d in dims], C=C,
                                              seed=seed) if p.dim < train_x.shape[1]]
     start = time.perf_counter()  # the SVM without PCA fitted again here, so that both are timed in the same run

@@ -26,6 +26,7 @@ from experiments.ch1_svm import like, on_part, penultimate, svm
 from experiments.methods.classify import most_confused
 from experiments.methods.features import ImageFiles, extract
 from experiments.methods.training import TrainConfig, train_from_scratch
+from experiments.results.ch1 import Baseline
 from reportgen import experiment
 
 INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor scenes of 15 Scene
@@ -122,18 +123,17 @@ def _group_accuracy(confusion: np.ndarray, classes: list[str], members: set[str]
 
 
 @experiment
-def baseline(scene_features: dict, C: float = 1.0, seed: int = 0) -> dict:
+def baseline(scene_features: dict, C: float = 1.0, seed: int = 0) -> Baseline:
     """The practical's method on every image: LinearSVC(C) on L2-normalized penultimate features, scored on test."""
-    result = svm(*penultimate(scene_features), C=C, seed=seed)
-    return {"network": scene_features["network"], "layer": scene_features["penultimate"], "C": C, "seed": seed,
-            **dataclasses.asdict(result)}
+    return Baseline(scene_features["network"], scene_features["penultimate"], C, seed,
+                    svm(*penultimate(scene_features), C=C, seed=seed))
 
 
 @experiment
-def per_class(scene_features: dict, baseline: dict, pairs: int = 6) -> dict:
+def per_class(scene_features: dict, baseline: Baseline, pairs: int = 6) -> dict:
     """The practical's baseline (LinearSVC on L2-normalized penultimate features): per class and confusions."""
     classes = list(scene_features["classes"])
-    result, C = on_part(baseline, scene_features), baseline["C"]
+    result, C = on_part(baseline, scene_features), baseline.C
     counts = result.confusion.sum(axis=1)
     rows = [{"class": name, "accuracy": float(acc), "test_images": int(n)}
             for name, acc, n in zip(classes, result.per_class, counts)]
@@ -156,10 +156,9 @@ def per_class(scene_features: dict, baseline: dict, pairs: int = 6) -> dict:
 
 
 @experiment
-def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
+def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: Baseline,
                          device: torch.device, batch_size: int = 0, workers: int = -1, amp: bool = True,
-                         per_class_on_cpu: int = 10, seed: int = 0, large_gain: float = 0.2,
-                         above_chance: float = 0.05) -> dict:
+                         per_class_on_cpu: int = 10, seed: int = 0) -> dict:
     """The same pipeline on the same images with the architecture's random (untrained) weights."""
     part = subset(scene15, device, per_class_on_cpu, seed)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
@@ -173,7 +172,6 @@ def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_f
     pretrained = on_part(baseline, scene_features, part)
     majority = np.bincount(test_y).max() / len(test_y)
     return {
-        "large_gain": large_gain, "above_chance": above_chance,
         "network": scene_features["network"], "random_network": transfer_random_net.describe(),
         "pretrained": pretrained.accuracy, "random": random.accuracy,
         "difference": pretrained.accuracy - random.accuracy, "chance": 1 / len(scene15.classes),
@@ -204,7 +202,7 @@ def _parameters(module: nn.Module) -> int:
 
 
 @experiment
-def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
+def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: Baseline,
                  device: torch.device, epochs: int = 30, max_seconds: float = 30.0, lr: float = 3e-4,
                  batch_size: int = 32, per_class_on_cpu: int = 5, amp: bool = True, channels_last: bool = True,
                  workers: int = -1, seed: int = 0) -> dict:
@@ -231,6 +229,6 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
         "seconds": run.seconds, "max_seconds": max_seconds, "stopped_by_time": run.stopped_by_time,
         "history": [list(h) for h in run.history], "figure": _history_figure(list(run.history)),
         "baseline_accuracy": on_part(baseline, scene_features, part).accuracy,
-        "baseline_full_accuracy": baseline["accuracy"],
+        "baseline_full_accuracy": baseline.accuracy,
         "chance": 1 / classes, "classes": classes, "subset": subset_info(part), "lr": lr, "batch_size": batch_size,
     }

@@ -148,3 +148,31 @@ def pca_reduction(pca: Any, tolerance: float = 0.01, gain_above: float = 0.005) 
     return Pca(close, tolerance * 100, close is not None and close["total_seconds"] > full["total_seconds"],
                pca["best"]["accuracy"] > full["accuracy"] + gain_above,
                bool(points) and points[0]["accuracy"] < full["accuracy"] - tolerance)
+
+
+@dataclass(frozen=True)
+class Pretraining:
+    helps: bool  # pretrained features beat random ones
+    helps_much: bool  # … by more than `large_gain`
+    random_above_chance: bool  # random features beat chance by more than `above_chance`
+    some_zero_features: bool  # some random-weight feature vectors are all zero
+
+
+@verdict
+def pretrained_vs_random_gain(pretrained_vs_random: Any, large_gain: float = 0.2,
+                              above_chance: float = 0.05) -> Pretraining:
+    """What pre-training brings over the same architecture untrained."""
+    r = pretrained_vs_random
+    return Pretraining(r["difference"] > 0, r["difference"] > large_gain, r["random"] > r["chance"] + above_chance,
+                       r["random_zero_features"] > 0)
+
+
+@dataclass(frozen=True)
+class Parameters:
+    classifier_heavy: bool  # the fully connected layers hold more than `classifier_heavy_above` of the parameters
+
+
+@verdict
+def architecture_params_split(architecture_params: Any, classifier_heavy_above: float = 0.5) -> Parameters:
+    """Whether the classifier or the convolutions hold most parameters."""
+    return Parameters(architecture_params["fc_share"] > classifier_heavy_above)

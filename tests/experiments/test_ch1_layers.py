@@ -1,6 +1,7 @@
 """1.2.2 experiments on a tiny network and a synthetic 15 Scene: layers, grayscale, network as classifier, C, PCA."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -82,7 +83,8 @@ def test_svm_c_never_looks_at_the_test_set(features) -> None:
 
 
 def test_svm_c_takes_the_baselines_point_from_the_baseline(features) -> None:
-    base = {**baseline(features, C=0.01), "accuracy": 0.123456}  # a marker: this point must not be fitted again
+    base = baseline(features, C=0.01)  # with a marker: this point must not be fitted again
+    base = dataclasses.replace(base, svm=dataclasses.replace(base.svm, accuracy=0.123456))
     result = svm_c(features, base, cs=(0.01, 1.0), folds=3, jobs=1)
     assert result["test_curve"][0] == result["baseline_accuracy"] == 0.123456 and result["baseline_c"] == 0.01
     assert 0 <= result["test_curve"][1] <= 1
@@ -159,12 +161,12 @@ def test_other_network_picks_a_different_role_or_says_why_not(net, scene, featur
 
 # -- the chapter-1 template on results of the real experiments (tiny network, synthetic data) --------------------
 
-def _stored(tmp_path, name: str, value: dict) -> dict:
+def _stored(tmp_path, name: str, value):
     """The value as the engine hands it to templates: written to the store and read back."""
     from reportgen import store
 
     store.write_entry(tmp_path / name, value, {})
-    return store.read_entry(tmp_path / name)
+    return store.read_entry(tmp_path / name, ("experiments",))
 
 
 def _chapter_results(net, scene, features) -> dict:
@@ -199,7 +201,7 @@ def test_chapter_one_renders_every_answer_from_the_experiments(tmp_path, monkeyp
     from reportgen.config import Settings
     from reportgen.project import find_project
     from reportgen.questions import answer
-    from reportgen.render import render_html
+    from reportgen.render import _figures, render_html
     from reportgen.report import template_context
     from reportgen.runner import Outcome
     from reportgen.verdicts import discover_verdicts, judge
@@ -215,12 +217,7 @@ def test_chapter_one_renders_every_answer_from_the_experiments(tmp_path, monkeyp
     assert all(a.answered for a in answers if a.question.chapter == 1)
     judged = judge(discover_verdicts(project.verdicts), Settings({}, "test"), results)
     context = template_context(project, Settings({}, "test"), outcomes, results, answers, False, judged)
-    sources = {}
-    for value in results.values():
-        for item in value.values():
-            for fig in item if isinstance(item, list) else [item]:
-                if hasattr(fig, "path") and hasattr(fig, "kind"):
-                    sources[fig.path] = str(fig.path)
+    sources = {fig.path: str(fig.path) for value in results.values() for fig in _figures(value)}
     html = render_html(project.templates, project.main_template, context, sources)
     chapter = html[html.index('id="chapter-1"'):html.index('id="chapter-2"')]
     assert "Not computed." not in chapter and "no other network is configured: test" in chapter

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from experiments.ch1_svm import like, quiet_convergence, svm, svms
+from experiments.results.ch1 import Baseline
 from tests.experiments.methods._tiny_ch1 import blobs
 
 
@@ -24,7 +25,8 @@ def test_fits_in_threads_equal_the_same_fits_one_by_one():
 
 def test_like_uses_the_baselines_c_and_seed():
     split = _split(0)
-    assert np.array_equal(like({"C": 0.01, "seed": 3}, *split).predictions, svm(*split, C=0.01, seed=3).predictions)
+    base = Baseline("net", "relu7", 0.01, 3, svm(*split, C=1.0))
+    assert np.array_equal(like(base, *split).predictions, svm(*split, C=0.01, seed=3).predictions)
 
 
 def test_quiet_convergence_restores_the_warning_filters():

@@ -1,6 +1,7 @@
 """1.2.1 experiments on a tiny network and a synthetic 15 Scene (fast), and on the real data (subset; full: slow)."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from experiments.ch1_transfer import (
 )
 from experiments.methods.classify import svm_evaluate
 from experiments.methods.features import ImageFiles, Preprocess, extract_naive
+from experiments.results.ch1 import Baseline
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT / "../shared"
@@ -174,14 +176,15 @@ def test_the_baseline_is_fitted_once_and_reused_only_for_every_image(scene, feat
     base = baseline(features, C=0.05)
     direct = svm_evaluate(features["train"]["relu6"], features["train_labels"], features["test"]["relu6"],
                           features["test_labels"], C=0.05)
-    assert base["accuracy"] == direct.accuracy and np.array_equal(base["predictions"], direct.predictions)
+    assert isinstance(base, Baseline) and base.accuracy == direct.accuracy
+    assert np.array_equal(base.svm.predictions, direct.predictions)
     assert per_class(features, base)["C"] == 0.05
-    assert on_part(base, features, subset(scene, CPU, 0, seed=0)).accuracy == base["accuracy"]
+    assert on_part(base, features, subset(scene, CPU, 0, seed=0)).accuracy == base.accuracy
     part = subset(scene, CPU, 2, seed=0)  # a subset is fitted again, with the baseline's C
     on_subset = svm_evaluate(features["train"]["relu6"][part["train"]], scene.train.labels[part["train"]],
                              features["test"]["relu6"][part["test"]], scene.test.labels[part["test"]], C=0.05)
     assert np.array_equal(on_part(base, features, part).predictions, on_subset.predictions)
-    base["accuracy"] = -1.0  # a consumer with every image reads the baseline, never refits it
+    base = dataclasses.replace(base, svm=dataclasses.replace(base.svm, accuracy=-1.0))  # a consumer with every image reads the baseline, never refits it
     assert from_scratch(tiny_network(3), scene, features, base, CPU, epochs=1, max_seconds=1.0, batch_size=8,
                         per_class_on_cpu=2, workers=0)["baseline_full_accuracy"] == -1.0
 

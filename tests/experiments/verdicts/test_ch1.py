@@ -80,3 +80,19 @@ def test_pca_when_no_dimension_comes_close() -> None:
     assert p.smallest_close is None and not p.costs_more and not p.helps and p.fewest_fall
     assert not v.pca_reduction(_pca([(8, 0.9, 0.1)], full_seconds=1.0)).costs_more
     assert not v.pca_reduction(_pca([])).fewest_fall
+
+
+@pytest.mark.parametrize(("difference", "random", "zeros", "expected"), [
+    (0.6, 0.3, 0.1, (True, True, True, True)),  # much better; random still above chance; some zero vectors
+    (0.1, 0.08, 0.0, (True, False, False, False)),  # helps a little; random at chance
+    (-0.05, 0.5, 0.0, (False, False, True, False)),  # does not help
+])
+def test_pretraining_branches(difference, random, zeros, expected) -> None:
+    p = v.pretrained_vs_random_gain({"difference": difference, "random": random, "chance": 1 / 15,
+                                     "random_zero_features": zeros})
+    assert (p.helps, p.helps_much, p.random_above_chance, p.some_zero_features) == expected
+
+
+@pytest.mark.parametrize(("share", "heavy"), [(0.9, True), (0.3, False)])
+def test_parameter_split_branches(share, heavy) -> None:
+    assert v.architecture_params_split({"fc_share": share}).classifier_heavy is heavy
