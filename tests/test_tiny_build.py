@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from experiments.practical import QUESTIONS
 from tests.tiny import tiny_net, write_imagenet_val, write_scene15
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,10 +77,25 @@ workers = 0
 """
 
 
+def add_question(project: Path) -> None:
+    """The README's "Adding a question", done to the copy with the files of tests/tiny_question/."""
+    example = ROOT / "tests" / "tiny_question"
+    shutil.copy(example / "brightness.py", project / "experiments" / "brightness.py")
+    shutil.copy(example / "brightness_verdict.py", project / "experiments" / "verdicts" / "brightness.py")
+    with open(project / "experiments" / "practical.py", "a", encoding="utf-8") as questions:
+        questions.write((example / "question.py").read_text(encoding="utf-8"))
+    chapter = project / "templates" / "chapter2.html.j2"
+    text = chapter.read_text(encoding="utf-8")
+    end = text.rindex("</section>\n</section>")
+    chapter.write_text(text[:end] + (example / "answer.html.j2").read_text(encoding="utf-8") + text[end:],
+                       encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def tiny_build(tmp_path_factory) -> Path:
     project = tmp_path_factory.mktemp("tiny") / "project"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", "local", "*.egg-info"))
+    add_question(project)
     write_scene15(project / "data" / "scene15", train=4, test=2)
     write_imagenet_val(project / "data" / "val.npz", n=4)
     (project / "tiny.toml").write_text(CONFIG, encoding="utf-8")
@@ -91,7 +107,7 @@ def tiny_build(tmp_path_factory) -> Path:
 
 def test_every_question_is_answered(tiny_build: Path) -> None:
     results = json.loads((tiny_build / "results.json").read_text())
-    assert len(results["questions"]) == 22
+    assert len(results["questions"]) == len(QUESTIONS) + 1  # with the question added by add_question
     missing = {q: r["reason"] for q, r in results["questions"].items() if r["status"] != "answered"}
     assert not missing
     assert all(e["status"] == "ran" for e in results["experiments"].values())
@@ -106,6 +122,15 @@ def test_pdf_and_html_show_the_computed_numbers(tiny_build: Path) -> None:
     assert f"{total:,}" in html
     figures = list((tiny_build / "figures").iterdir())
     assert len(figures) >= 20 and all(f.stat().st_size > 0 for f in figures)
+
+
+def test_the_added_question_is_answered_with_its_verdict(tiny_build: Path) -> None:
+    results = json.loads((tiny_build / "results.json").read_text())
+    assert results["questions"]["2.Q12"]["status"] == "answered"
+    level = results["questions"]["2.Q12"]["key_numbers"]["mean level"]
+    html = (tiny_build / "report.html").read_text()
+    assert '<p class="brightness">' in html
+    assert ("they are dark" if level < 100 else "they are not dark") in html
 
 
 def test_second_build_runs_nothing(tiny_build: Path) -> None:
