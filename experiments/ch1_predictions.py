@@ -315,6 +315,7 @@ def conv1_maps(transfer_net: Network, images: ImageSet, device: torch.device, co
         "kernel": list(weight.shape[2:]), "stride": list(conv.stride), "in_channels": int(weight.shape[1]),
         "map_size": list(maps.shape[2:]), "input_size": transfer_net.input_size, "images": len(figures),
         "names": list(images.names[:count]), "colour_filters": int((chroma >= colour_threshold).sum()),
+        "luminance_filters": int((chroma < colour_threshold).sum()),
         "colour_threshold": colour_threshold, "chroma": chroma.numpy(),
         "dead_maps": int((maps.amax(dim=(0, 2, 3)) <= 0).sum()), "strongest": strongest,
         "filters_figure": filters, "maps_figures": figures,

@@ -84,6 +84,7 @@ def data_audit(scene15: Scene15, examples: int = 8) -> dict:
         "train_total": a.train_total, "test_total": a.test_total, "total": a.train_total + a.test_total,
         "sizes": [{"width": w, "height": h, "images": n} for w, h, n in a.sizes[:examples]],
         "distinct_sizes": len(a.sizes), "modes": [{"mode": mode, "images": n} for mode, n in a.modes],
+        "all_grayscale": [mode for mode, _ in a.modes] == ["L"],
         "duplicates_within_train": len(a.duplicates_within_train),
         "duplicates_within_test": len(a.duplicates_within_test), "duplicates_across": len(a.duplicates_across),
         "label_conflicts": len({g.sha256 for g in groups if len(g.classes) > 1}),
@@ -150,7 +151,8 @@ def per_class(scene_features: dict, baseline: Baseline, pairs: int = 6) -> dict:
         "classes": rows, "pairs": [p._asdict() for p in most_confused(result.confusion, classes, pairs)],
         "indoor": sorted(indoor), "indoor_accuracy": _group_accuracy(result.confusion, classes, indoor),
         "outdoor_accuracy": _group_accuracy(result.confusion, classes, set(classes) - indoor),
-        "errors_within_indoor": within_indoor, "confusion": result.confusion,
+        "errors_within_indoor": within_indoor, "indoor_error_share": within_indoor / errors if errors else None,
+        "confusion": result.confusion,
         "figure": confusion_figure(result.confusion, classes), "fit_seconds": result.fit_seconds,
     }
 
@@ -224,6 +226,7 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
     return {
         "network": transfer_random_net.describe(), "parameters": parameters,
         "parameters_imagenet": _parameters(transfer_random_net.module), "train_images": full_train,
+        "train_per_class": full_train / classes,
         "parameters_per_image": parameters / full_train, "accuracy": run.test_accuracy,
         "train_accuracy": run.train_accuracy, "epochs_run": run.epochs_run, "epochs": epochs,
         "seconds": run.seconds, "max_seconds": max_seconds, "stopped_by_time": run.stopped_by_time,

@@ -69,6 +69,7 @@ def saliency_maps(visualize_net: Network, imagenet_val: ImageSet, device: torch.
         "images": len(rows),
         "per_image": rows, "targets": targets.cpu().numpy(), "maps": maps.astype(np.float32),
         "top_fraction": top_fraction, "informative_share": informative_share,
+        "informative_density": informative_share / top_fraction,
         "informative_count": int(informative.sum()),
         "mean_concentration": float(share.mean()), "accuracy": float(correct[known].mean()) if known.any() else None,
         "correct_concentration": float(share[correct].mean()) if correct.any() else None,

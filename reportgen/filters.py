@@ -48,4 +48,18 @@ def signed(value: Any, digits: int = 1) -> str:
     return f"{float(value) * 100:+.{digits}f} points"
 
 
-ALL = {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds, "signed": signed}
+def plural(count: Any, many: str = "s", one: str = "") -> str:
+    """The ending after a count: "layer{{ n|plural }}" reads "1 layer", "2 layers"."""
+    return one if count == 1 else many
+
+
+def columns(rows: Any, count: int = 2) -> list[tuple[Any, ...]]:
+    """A list laid out down `count` columns, as table rows: [1, 2, 3] → [(1, 3), (2, None)]."""
+    rows = list(rows)
+    height = math.ceil(len(rows) / count)
+    return [tuple(rows[i + k * height] if i + k * height < len(rows) else None for k in range(count))
+            for i in range(height)]
+
+
+ALL = {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds, "signed": signed,
+       "plural": plural, "columns": columns}

@@ -59,10 +59,24 @@ def test_signed(value, args, expected: str) -> None:
 
 def test_every_filter_is_registered_for_templates() -> None:
     assert filters.ALL == {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds,
-                           "signed": signed}
+                           "signed": signed, "plural": filters.plural, "columns": filters.columns}
 
 
 @pytest.mark.parametrize("fn", [thousands, pct, num, sig, seconds, signed])
 def test_text_that_is_no_number_is_an_error(fn) -> None:
     with pytest.raises(ValueError):
         fn("four")
+
+
+def test_plural_endings() -> None:
+    from reportgen.filters import plural
+
+    assert (plural(1), plural(0), plural(2), plural(1, "s are", " is"), plural(3, "s are", " is")) == (
+        "", "s", "s", " is", "s are")
+
+
+def test_columns_fill_down_then_across() -> None:
+    from reportgen.filters import columns
+
+    assert columns([1, 2, 3]) == [(1, 3), (2, None)]
+    assert columns([1, 2, 3, 4]) == [(1, 3), (2, 4)] and columns([]) == []
