@@ -19,7 +19,8 @@ DEFAULT_REPORT = {"title": "Report", "course": "", "authors": [], "date": ""}
 
 
 def write(project, options, settings: config.Settings, outcomes: dict[str, Outcome], previous: str | None, say) -> str:
-    """Write the PDF, the HTML and results.json (in that order, each atomically) unless nothing changed; returns the stamp of what the report shows."""
+    """Write the PDF, the HTML and results.json (in that order, each atomically) unless nothing changed; returns
+    the stamp of what the report shows."""
     project.importable()
     judges = verdicts.discover_verdicts(project.verdicts)
     stamp = _render_stamp(project, options, settings, outcomes, verdicts.stamp(judges, settings))
@@ -31,7 +32,8 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     cache_ = cache.Cache(project.build / "cache")
     results = {n: store.read_entry(cache_.entry(n, o.key), project.packages) for n, o in outcomes.items()
                if o.computed}
-    answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()}, results) for q in project.load_questions()]
+    answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()},
+                      results) for q in project.load_questions()]
     context = template_context(project, settings, outcomes, results, answers, options.self_contained,
                                verdicts.judge(judges, settings, results))
     sources = render.publish_figures(results, project.build / "figures", options.self_contained)
@@ -54,7 +56,8 @@ def _render_stamp(project, options, settings: config.Settings, outcomes: dict[st
     h.update(repr(project.load_questions()).encode())  # the questions' text is shown too
     h.update(repr(_sections(project)).encode())  # and the section titles
     state = {n: [o.key, o.computed, o.reason] for n, o in outcomes.items()}
-    h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained, judged_by], sort_keys=True,
+    h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained, judged_by],
+                        sort_keys=True,
                         default=str).encode())
     return h.hexdigest()[:16]
 
@@ -108,6 +111,7 @@ def template_context(project, settings, outcomes, results, answers, self_contain
         "questions": answers,
         "sections": sections,
         "outline": outline(answers, sections),
+        "chapters": list(dict.fromkeys(a.question.chapter for a in answers)),  # in the questions' order
         "resources": resources_read(outcomes),
         "build": {"commit": _commit(project.root), "date": datetime.date.today().isoformat(),
                   "versions": cache.library_versions(), "config": settings.source},
