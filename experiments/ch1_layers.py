@@ -13,11 +13,12 @@ from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15
 from experiments.ch1_common import extract_one, fine_tune_tail, image_paths, rgb_preprocess, subset, subset_info
 from experiments.ch1_svm import like, on_part, penultimate, quiet_convergence, svm, svms
-from experiments.ch2_common import FONT, WIDTH, same_network
+from experiments.figures import FONT, WIDTH
 from experiments.methods.classify import choose_c, pca_sweep
 from experiments.methods.features import ImageFiles, Preprocess
 from experiments.methods.grayscale import fold_first_conv, fold_first_conv_normalized, max_output_difference
 from experiments.methods.training import TrainConfig, train_linear_head
+from experiments.network_names import same_network
 from experiments.results.ch1 import Baseline
 from reportgen import UserError, experiment
 
@@ -196,8 +197,8 @@ def other_role(transfer_net: Network, compare_net: Network, visualize_net: Netwo
 
 @experiment
 def other_network(transfer_net: Network, compare_net: Network, visualize_net: Network, scene15: Scene15,
-                  scene_features: dict, baseline: Baseline, device: torch.device, batch_size: int = 0, workers: int = -1,
-                  amp: bool = True, per_class_on_cpu: int = 10, seed: int = 0) -> dict:
+                  scene_features: dict, baseline: Baseline, device: torch.device, batch_size: int = 0,
+                  workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10, seed: int = 0) -> dict:
     """The practical's pipeline with another pretrained network's penultimate features, on the same images."""
     role, other = other_role(transfer_net, compare_net, visualize_net)
     part = subset(scene15, device, per_class_on_cpu, seed)
@@ -251,6 +252,7 @@ def pca(scene_features: dict, baseline: Baseline, dims: tuple = (8, 16, 32, 64, 
             "total_seconds": time.perf_counter() - start}
     best = max(points, key=lambda p: p["accuracy"]) if points else full
     return {
-        "network": scene_features["network"], "points": points, "full": full, "best": best, "best_accuracy": best["accuracy"],
+        "network": scene_features["network"], "points": points, "full": full, "best": best,
+        "best_accuracy": best["accuracy"],
         "figure": _pca_figure(points, full),
     }

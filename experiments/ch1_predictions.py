@@ -11,9 +11,10 @@ from torch import Tensor, nn
 
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
-from experiments.ch2_common import FONT, WIDTH, Panel, clip, image_grid, short_name
+from experiments.figures import FONT, WIDTH, Panel, clip, image_grid
 from experiments.methods.grayscale import first_rgb_conv
 from experiments.methods.transforms import normalize
+from experiments.network_names import short_name
 from reportgen import experiment
 
 TOP = 5

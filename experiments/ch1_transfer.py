@@ -8,7 +8,6 @@ per class and split (0: all) and compare with the pretrained features of the ver
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
 
 import numpy as np
@@ -19,8 +18,18 @@ from torch import nn
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15, audit
 from experiments.ch1_common import (
-    extract_one, feature_layers, for_inference, gray_images, image_paths, inference_batch, label_of, loader_workers,
-    rgb_preprocess, subset, subset_info, with_new_head,
+    extract_one,
+    feature_layers,
+    for_inference,
+    gray_images,
+    image_paths,
+    inference_batch,
+    label_of,
+    loader_workers,
+    rgb_preprocess,
+    subset,
+    subset_info,
+    with_new_head,
 )
 from experiments.ch1_svm import like, on_part, penultimate, svm
 from experiments.methods.classify import most_confused

@@ -12,10 +12,18 @@ from PIL import Image
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
 from experiments.ch2_common import (
-    WIDTH, Batch, Panel, Prediction, class_index, clip, image_grid, magnified, pixels_to_batch, predict, prepare,
-    resize_normalize, same_network, short_name, small_type, to_pixels, to_uint8, visible_gain,
+    Batch,
+    Prediction,
+    pixels_to_batch,
+    predict,
+    prepare,
+    resize_normalize,
+    to_pixels,
+    to_uint8,
 )
+from experiments.figures import WIDTH, Panel, clip, image_grid, magnified, small_type, visible_gain
 from experiments.methods.attacks import AttackResult, fgsm, naive_targeted, perturbation_sizes, pgd
+from experiments.network_names import class_index, same_network, short_name
 from reportgen import experiment
 
 

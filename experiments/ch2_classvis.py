@@ -9,12 +9,11 @@ from matplotlib.figure import Figure
 
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
-from experiments.ch2_common import (
-    WIDTH, Panel, clip, image_grid, known_or_predicted, magnified, predict, prepare, same_network, short_name,
-    small_type, to_pixels, to_uint8, visible_gain,
-)
+from experiments.ch2_common import known_or_predicted, predict, prepare, to_pixels, to_uint8
+from experiments.figures import WIDTH, Panel, clip, image_grid, magnified, small_type, visible_gain
 from experiments.methods.classvis import ClassVisConfig, ClassVisResult, class_visualization, random_init
 from experiments.methods.transforms import normalize_bounds
+from experiments.network_names import same_network, short_name
 from reportgen import experiment
 
 

@@ -8,14 +8,19 @@ from matplotlib.patches import Rectangle
 
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
-from experiments.ch2_common import (
-    WIDTH, Panel, Prediction, clip, image_grid, known_or_predicted, overlay, pixels_to_batch, predict, prepare,
-    same_network, scaled_map, short_name, small_type, to_pixels,
-)
+from experiments.ch2_common import Prediction, known_or_predicted, pixels_to_batch, predict, prepare, to_pixels
+from experiments.figures import WIDTH, Panel, clip, image_grid, overlay, scaled_map, small_type
 from experiments.methods.saliency import (
-    localize, map_agreement, mass_concentration, randomize_weights, rank_correlation, saliency, smoothgrad,
+    localize,
+    map_agreement,
+    mass_concentration,
+    randomize_weights,
+    rank_correlation,
+    saliency,
+    smoothgrad,
 )
 from experiments.methods.transforms import add_gaussian_noise, gaussian_blur
+from experiments.network_names import same_network, short_name
 from reportgen import experiment
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from reportgen import build as build_
 from reportgen.cache import Cache, explain
 from reportgen.errors import UserError
-from reportgen.status import Status
 from reportgen.project import find_project
+from reportgen.status import Status
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,8 +6,9 @@ import graphlib
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from reportgen.errors import UserError
 

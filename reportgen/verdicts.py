@@ -12,8 +12,9 @@ import hashlib
 import importlib
 import pkgutil
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from reportgen import config
 from reportgen.errors import UserError

@@ -6,7 +6,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,10 +21,10 @@ class Element:
     tag: str
     attrs: dict[str, str]
     classes: set[str]
-    ancestors: list["Element"]
+    ancestors: list[Element]
     text: list[str] = field(default_factory=list)
 
-    def inside(self, tag: str, cls: str | None = None) -> "Element | None":
+    def inside(self, tag: str, cls: str | None = None) -> Element | None:
         """The nearest enclosing element with this tag (and class)."""
         return next((a for a in reversed(self.ancestors) if a.tag == tag and (cls is None or cls in a.classes)), None)
 

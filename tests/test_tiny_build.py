@@ -94,7 +94,8 @@ def add_question(project: Path) -> None:
 @pytest.fixture(scope="module")
 def tiny_build(tmp_path_factory) -> Path:
     project = tmp_path_factory.mktemp("tiny") / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", "local", "*.egg-info"))
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", "local",
+                                                                 "*.egg-info"))
     add_question(project)
     write_scene15(project / "data" / "scene15", train=4, test=2)
     write_imagenet_val(project / "data" / "val.npz", n=4)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+
 import numpy as np
 from joblib import parallel_config
 from sklearn.decomposition import PCA

@@ -59,7 +59,8 @@ def class_image_grids_effects(class_image_grids: Any, saturated_ratio: float = 0
     return Grids(
         saturated, rising, lr[-1]["contrast"] > lr[0]["contrast"], lr[-1]["roughness"] > lr[0]["roughness"],
         short_of(lr[-1]["probability"], best, overshoot_gap), short_of(lr[0]["probability"], best, overshoot_gap),
-        best, reg[-1]["contrast"] < reg[0]["contrast"], short_of(reg[-1]["probability"], reg[0]["probability"], cost_gap),
+        best, reg[-1]["contrast"] < reg[0]["contrast"], short_of(reg[-1]["probability"], reg[0]["probability"],
+                                                                 cost_gap),
     )
 
 

@@ -130,7 +130,8 @@ def test_split_point_of_a_pipeline_and_of_a_residual_network(net) -> None:
 
 
 def test_network_classifier_reports_the_three_ways(net, scene, features) -> None:
-    result = network_classifier(net, scene, features, baseline(features), CPU, head_epochs=5, finetune_epochs=2, finetune_seconds=5,
+    result = network_classifier(net, scene, features, baseline(features), CPU, head_epochs=5, finetune_epochs=2,
+                                finetune_seconds=5,
                                 batch_size=16, workers=0, per_class_on_cpu=0, finetune_layers=1)
     assert result["finetune_cached_trunk"] and result["finetune_trained"] == ["classifier.0"]
     for key in ("svm_accuracy", "head_accuracy", "finetune_accuracy", "svm_subset_accuracy"):
@@ -142,7 +143,8 @@ def test_network_classifier_reports_the_three_ways(net, scene, features) -> None
 def test_network_classifier_falls_back_to_end_to_end_fine_tuning(scene) -> None:
     residual = residual_network()
     feats = scene_features(residual, scene, CPU, batch_size=16, workers=0)
-    result = network_classifier(residual, scene, feats, baseline(feats), CPU, head_epochs=2, finetune_epochs=1, finetune_seconds=5,
+    result = network_classifier(residual, scene, feats, baseline(feats), CPU, head_epochs=2, finetune_epochs=1,
+                                finetune_seconds=5,
                                 batch_size=16, workers=0, per_class_on_cpu=1, finetune_layers=1)
     assert not result["finetune_cached_trunk"] and result["finetune_trained"] == ["fc1"]
     assert result["subset"]["train_images"] == 15 and 0 <= result["finetune_accuracy"] <= 1
@@ -152,10 +154,12 @@ def test_other_network_picks_a_different_role_or_says_why_not(net, scene, featur
     with pytest.raises(UserError, match="no other network is configured"):
         other_network(net, net, net, scene, features, baseline(features), CPU)
     other = tiny_network(seed=5, name="tiny-other")
-    result = other_network(net, net, other, scene, features, baseline(features), CPU, batch_size=16, workers=0, per_class_on_cpu=2)
+    result = other_network(net, net, other, scene, features, baseline(features), CPU, batch_size=16, workers=0,
+                           per_class_on_cpu=2)
     assert result["role"] == "visualize" and result["subset"]["train_images"] == 30
     assert 0 <= result["accuracy"] <= 1 and result["dim"] == result["transfer_dim"] == 32
-    assert other_network(net, other, net, scene, features, baseline(features), CPU, workers=0, per_class_on_cpu=2)["role"] == "compare"
+    assert other_network(net, other, net, scene, features, baseline(features), CPU, workers=0,
+                         per_class_on_cpu=2)["role"] == "compare"
 
 
 
@@ -183,7 +187,8 @@ def _chapter_results(net, scene, features) -> dict:
     base = baseline(features)
     return {
         "architecture_params": architecture_params(arch, 32), "architecture_output": architecture_output(arch, [], 32),
-        "predictions": predictions(net, ours, val, CPU), "normalization_effect": normalization_effect(net, val, ours, CPU),
+        "predictions": predictions(net, ours, val, CPU), "normalization_effect": normalization_effect(net, val,
+                                                                                                      ours, CPU),
         "eval_mode_effect": eval_mode_effect(net, val, CPU, passes=3), "conv1_maps": conv1_maps(net, ours, CPU),
         "scene_features": features, "data_audit": data_audit(scene), "per_class": per_class(features, base),
         "baseline": base,

@@ -15,11 +15,21 @@ from torch import nn
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import CLASSES, Scene15, Scene15Config, Split, load_scene15
 from experiments.ch1_common import (
-    GrayImages, feature_layers, gray_images, inference_batch, per_class_indices, subset,
+    GrayImages,
+    feature_layers,
+    gray_images,
+    inference_batch,
+    per_class_indices,
+    subset,
 )
 from experiments.ch1_svm import on_part
 from experiments.ch1_transfer import (
-    baseline, data_audit, from_scratch, per_class, pretrained_vs_random, scene_features,
+    baseline,
+    data_audit,
+    from_scratch,
+    per_class,
+    pretrained_vs_random,
+    scene_features,
 )
 from experiments.methods.classify import svm_evaluate
 from experiments.methods.features import ImageFiles, Preprocess, extract_naive
@@ -184,14 +194,16 @@ def test_the_baseline_is_fitted_once_and_reused_only_for_every_image(scene, feat
     on_subset = svm_evaluate(features["train"]["relu6"][part["train"]], scene.train.labels[part["train"]],
                              features["test"]["relu6"][part["test"]], scene.test.labels[part["test"]], C=0.05)
     assert np.array_equal(on_part(base, features, part).predictions, on_subset.predictions)
-    base = dataclasses.replace(base, svm=dataclasses.replace(base.svm, accuracy=-1.0))  # a consumer with every image reads the baseline, never refits it
+    # a consumer with every image reads the baseline, never refits it
+    base = dataclasses.replace(base, svm=dataclasses.replace(base.svm, accuracy=-1.0))
     assert from_scratch(tiny_network(3), scene, features, base, CPU, epochs=1, max_seconds=1.0, batch_size=8,
                         per_class_on_cpu=2, workers=0)["baseline_full_accuracy"] == -1.0
 
 
 def test_pretrained_vs_random_compares_the_same_images(scene, features) -> None:
     random = tiny_network(seed=7)
-    result = pretrained_vs_random(random, scene, features, baseline(features), CPU, batch_size=16, workers=0, per_class_on_cpu=2)
+    result = pretrained_vs_random(random, scene, features, baseline(features), CPU, batch_size=16, workers=0,
+                                  per_class_on_cpu=2)
     part = subset(scene, CPU, 2, seed=0)
     expected = svm_evaluate(features["train"]["relu6"][part["train"]], scene.train.labels[part["train"]],
                             features["test"]["relu6"][part["test"]], scene.test.labels[part["test"]]).accuracy

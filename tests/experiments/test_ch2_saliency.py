@@ -13,8 +13,9 @@ from torch import nn
 
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network, NetworkConfig, load_network
-from experiments.ch2_common import class_index, pixels_to_batch, same_network
+from experiments.ch2_common import pixels_to_batch
 from experiments.ch2_saliency import localization, saliency_compare, saliency_limits, saliency_maps
+from experiments.network_names import class_index, same_network
 from experiments.practical import QUESTIONS
 from reportgen.questions import lookup
 from reportgen.store import Figure

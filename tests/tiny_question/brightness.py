@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from experiments.assets.imagenet import ImageSet
 from reportgen import experiment
 
