@@ -64,8 +64,9 @@ def _timed(run, images: int, device) -> tuple[float, dict]:
 
 
 def extraction(config: Path, device, count: int) -> None:
-    from experiments.ch1_common import feature_layers, for_inference, inference_batch, loader_workers, rgb_preprocess
+    from experiments.ch1_common import feature_layers, inference_batch, loader_workers, rgb_preprocess
     from experiments.methods.features import ImageFiles, extract, extract_naive
+    from experiments.methods.inference import for_inference
 
     net, scene = _load(config, device)
     paths = (list(scene.train.paths) + list(scene.test.paths))[:count]
@@ -100,16 +101,10 @@ def extraction(config: Path, device, count: int) -> None:
 
 def amp_check(config: Path, device) -> None:
     """On CUDA: the practical's SVM on features extracted with and without mixed precision (every image)."""
-    from experiments.ch1_common import (
-        feature_layers,
-        for_inference,
-        inference_batch,
-        label_of,
-        loader_workers,
-        rgb_preprocess,
-    )
+    from experiments.ch1_common import feature_layers, inference_batch, label_of, loader_workers, rgb_preprocess
     from experiments.ch1_svm import svm
     from experiments.methods.features import ImageFiles, extract
+    from experiments.methods.inference import for_inference
 
     net, scene = _load(config, device)
     layer = label_of(feature_layers(net), net.penultimate)

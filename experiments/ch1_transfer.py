@@ -20,7 +20,6 @@ from experiments.assets.scene15 import Scene15, audit
 from experiments.ch1_common import (
     extract_one,
     feature_layers,
-    for_inference,
     gray_images,
     image_paths,
     inference_batch,
@@ -29,11 +28,12 @@ from experiments.ch1_common import (
     rgb_preprocess,
     subset,
     subset_info,
-    with_new_head,
 )
 from experiments.ch1_svm import like, on_part, penultimate, svm
 from experiments.methods.classify import most_confused
 from experiments.methods.features import ImageFiles, extract
+from experiments.methods.inference import for_inference
+from experiments.methods.tail import with_new_head
 from experiments.methods.training import TrainConfig, train_from_scratch
 from experiments.results.ch1 import Baseline
 from reportgen import experiment

@@ -9,10 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from experiments.ch1_common import fold_batchnorm, for_inference, module_chain, split_point
 from experiments.ch1_layers import grayscale, layer_sweep, network_classifier, other_network, pca, svm_c
 from experiments.ch1_transfer import baseline, scene_features
 from experiments.methods.classify import svm_evaluate
+from experiments.methods.inference import fold_batchnorm, for_inference
+from experiments.methods.tail import module_chain, split_point
 from reportgen import UserError
 from tests.experiments.test_ch1_transfer import CPU, load_scene, tiny_network, write_scene
 
@@ -122,11 +123,12 @@ def test_batchnorm_fold_is_exact_and_keeps_the_network(net) -> None:
 def test_split_point_of_a_pipeline_and_of_a_residual_network(net) -> None:
     names = [n for n, _ in module_chain(net.module)]
     assert names[:2] == ["features.0", "features.1"] and names[-4:] == [f"classifier.{i}" for i in range(4)]
-    chain, start, shape = split_point(net, 2, CPU)
+    chain, start, shape = split_point(net.module, net.classifier, net.input_size, 2, CPU)
     assert chain[start][0] == "features.4" and shape == (8, 16, 16)  # conv2 and fc6 train, the head is new
-    chain, start, shape = split_point(net, 1, CPU)
+    chain, start, shape = split_point(net.module, net.classifier, net.input_size, 1, CPU)
     assert chain[start][0] == "classifier.0" and shape == (16, 2, 2)
-    assert split_point(residual_network(), 1, CPU) is None
+    residual = residual_network()
+    assert split_point(residual.module, residual.classifier, residual.input_size, 1, CPU) is None
 
 
 def test_network_classifier_reports_the_three_ways(net, scene, features) -> None:
