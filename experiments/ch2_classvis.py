@@ -17,11 +17,6 @@ from experiments.network_names import same_network, short_name
 from reportgen import experiment
 
 
-def _config(settings: dict) -> ClassVisConfig:
-    """The method's configuration from a result's stored settings (the same run, whichever experiment asks)."""
-    return ClassVisConfig(**{k: settings[k] for k in asdict(ClassVisConfig())})
-
-
 def _bounds(net: Network, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     lo, hi = normalize_bounds(net.mean, net.std)
     return lo.to(device), hi.to(device)
@@ -84,7 +79,7 @@ def class_images(visualize_net: Network, device: torch.device, classes: tuple = 
               for p, r in zip(to_pixels(result.images, visualize_net), rows)]
     return {
         "network": visualize_net.describe(), "model": visualize_net.name,
-        "settings": {**asdict(config), "seed": seed, "classes": targets},
+        "config": config, "settings": {**asdict(config), "seed": seed, "classes": targets},
         "per_class": rows, "mean_probability": float(np.mean([r["probability"] for r in rows])),
         "min_probability": float(min(r["probability"] for r in rows)),
         "mean_start_probability": float(np.mean([r["start"] for r in rows])),
@@ -137,8 +132,7 @@ def _grid_figure(table: list[dict], images: np.ndarray, symbol: str) -> Figure:
 def class_image_grids(visualize_net: Network, class_images: dict, device: torch.device, grid_class: int = 76,
                       lrs: tuple = (1.0, 5.0, 20.0, 50.0), l2_regs: tuple = (0.0, 1e-4, 1e-3, 1e-2)) -> dict:
     """Grids over the number of steps (snapshots of the Q8 run), the step size and the L2 weight (one batch)."""
-    settings = class_images["settings"]
-    config = _config(settings)
+    settings, config = class_images["settings"], class_images["config"]
     pairs = _grid_runs(lrs, l2_regs, settings)
     init, generator = _noise(visualize_net, 1, settings["seed"], device)
     lr = torch.tensor([p[0] for p in pairs], device=device)
@@ -201,7 +195,7 @@ def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_image
     x = batch.x[picked]
     targets = [int(t) for t in known_or_predicted(batch.labels[picked], predict(visualize_net, x).classes)]
     generator = torch.Generator(device="cpu").manual_seed(settings["seed"])
-    result = _generate(visualize_net, targets, x, _config(settings), generator, device)
+    result = _generate(visualize_net, targets, x, class_images["config"], generator, device)
     rows = _outcome(visualize_net, result, targets)
     start, final = to_uint8(x, visualize_net), to_uint8(result.images, visualize_net)
     change = np.abs(final.astype(np.float64) - start.astype(np.float64)).mean(axis=(1, 2, 3))
@@ -228,7 +222,7 @@ def _compare_run(compare_net: Network, imagenet_val: ImageSet, class_images: dic
     noise, generator = _noise(compare_net, len(classes), settings["seed"], device)
     photos = prepare(imagenet_val, compare_net, device).x[class_from_image["indices"]]
     photo_targets = [r["class"] for r in class_from_image["per_image"]]
-    result = _generate(compare_net, classes + photo_targets, torch.cat([noise, photos]), _config(settings),
+    result = _generate(compare_net, classes + photo_targets, torch.cat([noise, photos]), class_images["config"],
                        generator, device)
     rows = _outcome(compare_net, result, classes + photo_targets)
     images = to_uint8(result.images, compare_net)
