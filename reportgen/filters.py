@@ -61,5 +61,13 @@ def columns(rows: Any, count: int = 2) -> list[tuple[Any, ...]]:
             for i in range(height)]
 
 
-ALL = {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds, "signed": signed,
+def apply(value: Any, name: str) -> str:
+    """The filter called `name` applied to `value`: a format chosen by data, e.g. a question's key number."""
+    if name not in FORMATS:
+        raise ValueError(f"no number format named {name!r}; use one of {', '.join(FORMATS)}")
+    return FORMATS[name](value)
+
+
+FORMATS = {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds, "signed": signed}
+ALL = {"apply": apply, "thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds, "signed": signed,
        "plural": plural, "columns": columns}

@@ -19,7 +19,9 @@ class Question:
     label: str  # "★" or "Bonus"
     text: str  # the question, restated in the project's own words
     needs: tuple[str, ...] = ()  # experiments the answer shows
-    key_numbers: tuple[tuple[str, str], ...] = ()  # (label, "experiment.key.key") of the numbers it rests on
+    # (label, "experiment.key.key", format) of the numbers it rests on; format names a filter ("pct", "thousands",
+    # "sig", "num"); without one, integers get thousands separators and other numbers 3 significant figures
+    key_numbers: tuple[tuple[str, ...], ...] = ()
 
     @property
     def chapter(self) -> int:
@@ -28,6 +30,11 @@ class Question:
     @property
     def anchor(self) -> str:
         return "q" + self.id.replace(".", "-").lower()
+
+    @property
+    def number_formats(self) -> dict[str, str]:
+        """Each key number's format (the filter that shows it), "" where none is given."""
+        return {entry[0]: entry[2] if len(entry) > 2 else "" for entry in self.key_numbers}
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ def answer(question: Question, statuses: Mapping[str, tuple[str, str | None]], r
         status, reason = statuses[name]
         if not Status(status).computed:
             return Answer(question, "not computed", f"{name} {status}: {reason}", {})
-    numbers = {label: _key_number(question, path, results) for label, path in question.key_numbers}
+    numbers = {label: _key_number(question, path, results) for label, path, *_ in question.key_numbers}
     return Answer(question, "answered", None, numbers)
 
 

@@ -59,7 +59,8 @@ def test_signed(value, args, expected: str) -> None:
 
 def test_every_filter_is_registered_for_templates() -> None:
     assert filters.ALL == {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds,
-                           "signed": signed, "plural": filters.plural, "columns": filters.columns}
+                           "signed": signed, "plural": filters.plural, "columns": filters.columns,
+                           "apply": filters.apply}
 
 
 @pytest.mark.parametrize("fn", [thousands, pct, num, sig, seconds, signed])
@@ -80,3 +81,11 @@ def test_columns_fill_down_then_across() -> None:
 
     assert columns([1, 2, 3]) == [(1, 3), (2, None)]
     assert columns([1, 2, 3, 4]) == [(1, 3), (2, 4)] and columns([]) == []
+
+
+def test_apply_names_a_format() -> None:
+    from reportgen.filters import apply
+
+    assert apply(0.8936, "pct") == "89.4 %" and apply(138357544, "thousands") == "138,357,544"
+    with pytest.raises(ValueError, match="no number format named 'bold'"):
+        apply(1, "bold")

@@ -64,3 +64,21 @@ def test_key_number_past_the_end_of_a_list_is_an_error() -> None:
     q = Question("1.Q2", "1.1", "", "t", ("params",), (("layer", "params.layers.5.total"),))
     with pytest.raises(UserError, match=r"'params\.layers\.5\.total'"):
         answer(q, {"params": ("ran", None)}, RESULTS)
+
+
+def test_a_key_number_carries_its_format() -> None:
+    q = Question("1.Q1", "1.1", "", "?", ("a",), (("share", "a.share", "pct"), ("count", "a.n")))
+    assert q.number_formats == {"share": "pct", "count": ""}
+    a = answer(q, {"a": ("ran", None)}, {"a": {"share": 0.5, "n": 3}})
+    assert a.key_numbers == {"share": 0.5, "count": 3}
+
+
+def test_a_key_number_is_read_from_a_dataclass_result() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class R:
+        inner: dict
+
+    q = Question("1.Q1", "1.1", "", "?", ("a",), (("x", "a.inner.x"),))
+    assert answer(q, {"a": ("cached", None)}, {"a": R({"x": 7})}).key_numbers == {"x": 7}
