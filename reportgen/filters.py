@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import math
 import operator
+import os
+from pathlib import Path
 from typing import Any
+
+import jinja2
 
 
 def thousands(value: Any) -> str:
@@ -68,6 +72,24 @@ def apply(value: Any, name: str) -> str:
     return FORMATS[name](value)
 
 
+def relative_place(value: Any, root: str | os.PathLike, home: str | os.PathLike) -> Any:
+    """An absolute path inside `root` relative to it, one inside `home` as "~/…"; anything else unchanged."""
+    if not isinstance(value, str) or not os.path.isabs(value):
+        return value
+    path = Path(value)
+    for base, shown in ((Path(root), None), (Path(home), "~")):
+        if path.is_relative_to(base) and path != base:
+            rest = path.relative_to(base).as_posix()
+            return f"{shown}/{rest}" if shown else rest
+    return value
+
+
+@jinja2.pass_context
+def place(context: Any, value: Any) -> Any:
+    """A path as the report shows it: relative to the project (`build.root`) or the user's home, not this disk's."""
+    root = context.get("build", {}).get("root", "") or os.getcwd()
+    return relative_place(value, root, os.path.expanduser("~"))
+
+
 FORMATS = {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds, "signed": signed}
-ALL = {"apply": apply, "thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds, "signed": signed,
-       "plural": plural, "columns": columns}
+ALL = {**FORMATS, "plural": plural, "columns": columns, "apply": apply, "place": place}

@@ -113,7 +113,7 @@ def template_context(project, settings, outcomes, results, answers, self_contain
         "outline": outline(answers, sections),
         "chapters": list(dict.fromkeys(a.question.chapter for a in answers)),  # in the questions' order
         "resources": resources_read(outcomes),
-        "build": {"commit": _commit(project.root), "date": datetime.date.today().isoformat(),
+        "build": {"commit": _commit(project.root), "date": datetime.date.today().isoformat(), "root": str(project.root),
                   "versions": cache.library_versions(), "config": settings.source},
         "self_contained": self_contained,
     }
