@@ -19,7 +19,7 @@ from experiments.methods.features import ImageFiles, Preprocess
 from experiments.methods.grayscale import fold_first_conv, fold_first_conv_normalized, max_output_difference
 from experiments.methods.training import TrainConfig, train_linear_head
 from experiments.network_names import same_network
-from experiments.results.ch1 import Baseline
+from experiments.results.ch1 import Baseline, SceneFeatures
 from reportgen import UserError, experiment
 
 
@@ -49,25 +49,25 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
 
 
 @experiment
-def layer_sweep(scene_features: dict, baseline: Baseline, jobs: int = -1) -> dict:
+def layer_sweep(scene_features: SceneFeatures, baseline: Baseline, jobs: int = -1) -> dict:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
-    train, test = scene_features["train"], scene_features["test"]
-    labels = scene_features["train_labels"], scene_features["test_labels"]
-    others = [x for x in scene_features["layers"] if x["label"] != scene_features["penultimate"]]
+    train, test = scene_features.train, scene_features.test
+    labels = scene_features.train_labels, scene_features.test_labels
+    others = [x for x in scene_features.layers if x["label"] != scene_features.penultimate]
     fits = svms([(train[x["label"]], labels[0], test[x["label"]], labels[1], baseline.C) for x in others],
                 baseline.seed, jobs)
     done = {x["label"]: fit for x, fit in zip(others, fits)}
-    done[scene_features["penultimate"]] = on_part(baseline, scene_features)  # the baseline's own fit
+    done[scene_features.penultimate] = on_part(baseline, scene_features)  # the baseline's own fit
     rows = [{**x, "accuracy": done[x["label"]].accuracy, "fit_seconds": done[x["label"]].fit_seconds}
-            for x in scene_features["layers"]]
+            for x in scene_features.layers]
     best = max(rows, key=lambda r: r["accuracy"])
     by_label = {r["label"]: r for r in rows}
     return {
-        "network": scene_features["network"], "rows": rows, "best_layer": best["label"],
-        "best_accuracy": best["accuracy"], "penultimate": scene_features["penultimate"],
-        "penultimate_accuracy": by_label[scene_features["penultimate"]]["accuracy"],
+        "network": scene_features.network, "rows": rows, "best_layer": best["label"],
+        "best_accuracy": best["accuracy"], "penultimate": scene_features.penultimate,
+        "penultimate_accuracy": by_label[scene_features.penultimate]["accuracy"],
         "first_accuracy": rows[0]["accuracy"], "first_layer": rows[0]["label"],
-        "figure": _layers_figure(rows, scene_features["penultimate"]),
+        "figure": _layers_figure(rows, scene_features.penultimate),
     }
 
 
@@ -79,9 +79,9 @@ def _batch(paths: list, preprocess: Preprocess, device: torch.device) -> torch.T
 
 
 @experiment
-def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: Baseline, device: torch.device,
-              batch_size: int = 0, workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10,
-              check_images: int = 8, seed: int = 0) -> dict:
+def grayscale(transfer_net: Network, scene15: Scene15, scene_features: SceneFeatures, baseline: Baseline,
+              device: torch.device, batch_size: int = 0, workers: int = -1, amp: bool = True,
+              per_class_on_cpu: int = 10, check_images: int = 8, seed: int = 0) -> dict:
     """Gray images into an RGB network: replication, conv1 folded exactly (summed), conv1 averaged."""
     net, size = transfer_net, transfer_net.input_size
     exact, conv = fold_first_conv_normalized(net.module, net.mean, net.std)
@@ -118,7 +118,7 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, bas
 # -- 1.Q10 ------------------------------------------------------------------------------------------------------
 
 @experiment
-def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: Baseline,
+def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: SceneFeatures, baseline: Baseline,
                        device: torch.device, head_epochs: int = 50, head_lr: float = 1e-3, head_batch_size: int = 128,
                        finetune_layers: int = 2, finetune_epochs: int = 20, finetune_seconds: float = 30.0,
                        finetune_lr: float = 1e-4, batch_size: int = 32, workers: int = -1, amp: bool = True,
@@ -143,7 +143,7 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
         "finetune_stopped_by_time": run.stopped_by_time, "finetune_trained": tuned["trained"],
         "finetune_cached_trunk": tuned["cached_trunk"], "finetune_layers": finetune_layers,
         "svm_subset_accuracy": on_part(baseline, scene_features, part).accuracy,
-        "subset": subset_info(part), "extraction_seconds": scene_features["seconds"],
+        "subset": subset_info(part), "extraction_seconds": scene_features.seconds,
     }
 
 
@@ -162,8 +162,8 @@ def _c_figure(cs: list, cv: np.ndarray, test: list, best: float) -> Figure:
 
 
 @experiment
-def svm_c(scene_features: dict, baseline: Baseline, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), folds: int = 5,
-          seed: int = 0, jobs: int = -1) -> dict:
+def svm_c(scene_features: SceneFeatures, baseline: Baseline, cs: tuple = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
+          folds: int = 5, seed: int = 0, jobs: int = -1) -> dict:
     """C chosen by stratified cross-validation on the training set only, then tested once."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     cs, base_c = [float(c) for c in cs], float(baseline.C)
@@ -177,7 +177,7 @@ def svm_c(scene_features: dict, baseline: Baseline, cs: tuple = (0.001, 0.01, 0.
     chosen, base = accuracy[best], baseline.accuracy
     stderr = float(np.sqrt(base * (1 - base) / len(test_y)))  # binomial standard error of an accuracy
     return {
-        "network": scene_features["network"], "cs": cs, "cv_accuracy": [float(v) for v in cv], "test_curve": test,
+        "network": scene_features.network, "cs": cs, "cv_accuracy": [float(v) for v in cv], "test_curve": test,
         "best_c": best, "cv_best": float(cv.max()), "test_accuracy": chosen, "baseline_accuracy": base,
         "baseline_c": base_c, "gain": chosen - base, "folds": folds, "train_images": len(train_y),
         "test_images": len(test_y),
@@ -197,7 +197,7 @@ def other_role(transfer_net: Network, compare_net: Network, visualize_net: Netwo
 
 @experiment
 def other_network(transfer_net: Network, compare_net: Network, visualize_net: Network, scene15: Scene15,
-                  scene_features: dict, baseline: Baseline, device: torch.device, batch_size: int = 0,
+                  scene_features: SceneFeatures, baseline: Baseline, device: torch.device, batch_size: int = 0,
                   workers: int = -1, amp: bool = True, per_class_on_cpu: int = 10, seed: int = 0) -> dict:
     """The practical's pipeline with another pretrained network's penultimate features, on the same images."""
     role, other = other_role(transfer_net, compare_net, visualize_net)
@@ -214,7 +214,7 @@ def other_network(transfer_net: Network, compare_net: Network, visualize_net: Ne
         "network": other.describe(), "role": role, "transfer_network": transfer_net.describe(),
         "accuracy": result.accuracy, "transfer_accuracy": transfer.accuracy,
         "difference": result.accuracy - transfer.accuracy, "dim": int(train_x.shape[1]),
-        "transfer_dim": int(scene_features["train"][scene_features["penultimate"]].shape[1]),
+        "transfer_dim": int(scene_features.train[scene_features.penultimate].shape[1]),
         "parameters": count(other), "transfer_parameters": count(transfer_net), "seconds": seconds,
         "images_per_second": (len(train_paths) + len(test_paths)) / seconds, "subset": subset_info(part),
     }
@@ -240,7 +240,7 @@ def _pca_figure(points: list[dict], full: dict) -> Figure:
 
 
 @experiment
-def pca(scene_features: dict, baseline: Baseline, dims: tuple = (8, 16, 32, 64, 128, 256, 512)) -> dict:
+def pca(scene_features: SceneFeatures, baseline: Baseline, dims: tuple = (8, 16, 32, 64, 128, 256, 512)) -> dict:
     """PCA (fitted on train) to several dimensions before the SVM: accuracy and time against no PCA."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     C, seed = baseline.C, baseline.seed
@@ -252,7 +252,7 @@ def pca(scene_features: dict, baseline: Baseline, dims: tuple = (8, 16, 32, 64, 
             "total_seconds": time.perf_counter() - start}
     best = max(points, key=lambda p: p["accuracy"]) if points else full
     return {
-        "network": scene_features["network"], "points": points, "full": full, "best": best,
+        "network": scene_features.network, "points": points, "full": full, "best": best,
         "best_accuracy": best["accuracy"],
         "figure": _pca_figure(points, full),
     }

@@ -35,7 +35,7 @@ from experiments.methods.features import ImageFiles, extract
 from experiments.methods.inference import for_inference
 from experiments.methods.tail import with_new_head
 from experiments.methods.training import TrainConfig, train_from_scratch
-from experiments.results.ch1 import Baseline
+from experiments.results.ch1 import Baseline, SceneFeatures
 from reportgen import experiment
 
 INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor scenes of 15 Scene
@@ -45,7 +45,7 @@ INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor s
 
 @experiment
 def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device, batch_size: int = 0,
-                   workers: int = -1, amp: bool = True, channels_last: bool = True, fold: bool = True) -> dict:
+                   workers: int = -1, amp: bool = True, channels_last: bool = True, fold: bool = True) -> SceneFeatures:
     """Every layer's pooled features of every 15 Scene image, from one pass of the transfer network."""
     layers = feature_layers(transfer_net)
     paths = list(scene15.train.paths) + list(scene15.test.paths)
@@ -56,18 +56,18 @@ def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device
                        pool=True, amp=amp, channels_last=channels_last)
     seconds = time.perf_counter() - start
     n_train = len(scene15.train.paths)
-    return {
-        "network": transfer_net.describe(), "classes": list(scene15.classes),
-        "layers": [{"label": label, "module": name, "dim": int(features[label].shape[1])}
-                   for label, name in layers.items()],
-        "penultimate": label_of(layers, transfer_net.penultimate),
-        "train": {label: f[:n_train] for label, f in features.items()},
-        "test": {label: f[n_train:] for label, f in features.items()},
-        "train_labels": scene15.train.labels, "test_labels": scene15.test.labels,
-        "images": len(paths), "seconds": seconds, "images_per_second": len(paths) / seconds,
-        "amp": bool(amp and device.type == "cuda"), "device": str(device),
-        "batchnorm_folded": module is not transfer_net.module, "batch_size": inference_batch(batch_size, device),
-    }
+    return SceneFeatures(
+        network=transfer_net.describe(), classes=list(scene15.classes),
+        layers=[{"label": label, "module": name, "dim": int(features[label].shape[1])}
+                for label, name in layers.items()],
+        penultimate=label_of(layers, transfer_net.penultimate),
+        train={label: f[:n_train] for label, f in features.items()},
+        test={label: f[n_train:] for label, f in features.items()},
+        train_labels=scene15.train.labels, test_labels=scene15.test.labels,
+        images=len(paths), seconds=seconds, images_per_second=len(paths) / seconds,
+        amp=bool(amp and device.type == "cuda"), device=str(device),
+        batchnorm_folded=module is not transfer_net.module, batch_size=inference_batch(batch_size, device),
+    )
 
 
 def _relative(path, root) -> str:
@@ -133,16 +133,16 @@ def _group_accuracy(confusion: np.ndarray, classes: list[str], members: set[str]
 
 
 @experiment
-def baseline(scene_features: dict, C: float = 1.0, seed: int = 0) -> Baseline:
+def baseline(scene_features: SceneFeatures, C: float = 1.0, seed: int = 0) -> Baseline:
     """The practical's method on every image: LinearSVC(C) on L2-normalized penultimate features, scored on test."""
-    return Baseline(scene_features["network"], scene_features["penultimate"], C, seed,
+    return Baseline(scene_features.network, scene_features.penultimate, C, seed,
                     svm(*penultimate(scene_features), C=C, seed=seed))
 
 
 @experiment
-def per_class(scene_features: dict, baseline: Baseline, pairs: int = 6) -> dict:
+def per_class(scene_features: SceneFeatures, baseline: Baseline, pairs: int = 6) -> dict:
     """The practical's baseline (LinearSVC on L2-normalized penultimate features): per class and confusions."""
-    classes = list(scene_features["classes"])
+    classes = list(scene_features.classes)
     result, C = on_part(baseline, scene_features), baseline.C
     counts = result.confusion.sum(axis=1)
     rows = [{"class": name, "accuracy": float(acc), "test_images": int(n)}
@@ -153,7 +153,7 @@ def per_class(scene_features: dict, baseline: Baseline, pairs: int = 6) -> dict:
                         if i != j and a in indoor and b in indoor)
     errors = int(counts.sum() - np.trace(result.confusion))
     return {
-        "network": scene_features["network"], "layer": scene_features["penultimate"], "C": C,
+        "network": scene_features.network, "layer": scene_features.penultimate, "C": C,
         "accuracy": result.accuracy, "errors": errors, "test_images": int(counts.sum()),
         "worst_class": classes[worst], "worst_accuracy": float(result.per_class[worst]),
         "best_class": classes[best], "best_accuracy": float(result.per_class[best]),
@@ -167,9 +167,9 @@ def per_class(scene_features: dict, baseline: Baseline, pairs: int = 6) -> dict:
 
 
 @experiment
-def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: Baseline,
-                         device: torch.device, batch_size: int = 0, workers: int = -1, amp: bool = True,
-                         per_class_on_cpu: int = 10, seed: int = 0) -> dict:
+def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: SceneFeatures,
+                         baseline: Baseline, device: torch.device, batch_size: int = 0, workers: int = -1,
+                         amp: bool = True, per_class_on_cpu: int = 10, seed: int = 0) -> dict:
     """The same pipeline on the same images with the architecture's random (untrained) weights."""
     part = subset(scene15, device, per_class_on_cpu, seed)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
@@ -183,7 +183,7 @@ def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_f
     pretrained = on_part(baseline, scene_features, part)
     majority = np.bincount(test_y).max() / len(test_y)
     return {
-        "network": scene_features["network"], "random_network": transfer_random_net.describe(),
+        "network": scene_features.network, "random_network": transfer_random_net.describe(),
         "pretrained": pretrained.accuracy, "random": random.accuracy,
         "difference": pretrained.accuracy - random.accuracy, "chance": 1 / len(scene15.classes),
         "majority": float(majority), "subset": subset_info(part), "seconds": seconds,
@@ -213,7 +213,7 @@ def _parameters(module: nn.Module) -> int:
 
 
 @experiment
-def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: Baseline,
+def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: SceneFeatures, baseline: Baseline,
                  device: torch.device, epochs: int = 30, max_seconds: float = 30.0, lr: float = 3e-4,
                  batch_size: int = 32, per_class_on_cpu: int = 5, amp: bool = True, channels_last: bool = True,
                  workers: int = -1, seed: int = 0) -> dict:

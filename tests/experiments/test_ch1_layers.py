@@ -14,6 +14,7 @@ from experiments.ch1_transfer import baseline, scene_features
 from experiments.methods.classify import svm_evaluate
 from experiments.methods.inference import fold_batchnorm, for_inference
 from experiments.methods.tail import module_chain, split_point
+from experiments.results.ch1 import SceneFeatures
 from reportgen import UserError
 from tests.experiments.test_ch1_transfer import CPU, load_scene, tiny_network, write_scene
 
@@ -30,7 +31,7 @@ def net():
 
 
 @pytest.fixture(scope="module")
-def features(net, scene) -> dict:
+def features(net, scene) -> SceneFeatures:
     return scene_features(net, scene, CPU, batch_size=16, workers=0)
 
 
@@ -61,8 +62,8 @@ def test_layer_sweep_scores_every_layer(features) -> None:
     result = layer_sweep(features, baseline(features), jobs=1)
     assert [r["label"] for r in result["rows"]] == ["block1", "block2", "relu6", "logits"]
     assert [r["dim"] for r in result["rows"]] == [8, 16, 32, 10]
-    relu6 = svm_evaluate(features["train"]["relu6"], features["train_labels"], features["test"]["relu6"],
-                         features["test_labels"]).accuracy
+    relu6 = svm_evaluate(features.train["relu6"], features.train_labels, features.test["relu6"],
+                         features.test_labels).accuracy
     assert result["penultimate_accuracy"] == relu6
     assert result["best_accuracy"] == max(r["accuracy"] for r in result["rows"])
     assert all(0 <= r["accuracy"] <= 1 for r in result["rows"]) and hasattr(result["figure"], "savefig")
@@ -72,9 +73,8 @@ def test_svm_c_never_looks_at_the_test_set(features) -> None:
     cs = (0.01, 1.0, 100.0)
     first = svm_c(features, baseline(features), cs=cs, folds=3, jobs=1)
     rng = np.random.default_rng(0)
-    noise = {k: rng.normal(size=v.shape).astype(np.float32) for k, v in features["test"].items()}
-    scrambled = {**features, "test": noise,
-                 "test_labels": rng.permutation(features["test_labels"])}
+    noise = {k: rng.normal(size=v.shape).astype(np.float32) for k, v in features.test.items()}
+    scrambled = dataclasses.replace(features, test=noise, test_labels=rng.permutation(features.test_labels))
     second = svm_c(scrambled, baseline(scrambled), cs=cs, folds=3, jobs=1)
     assert first["best_c"] == second["best_c"] and first["cv_accuracy"] == second["cv_accuracy"]
     assert first["best_c"] in cs and first["cv_best"] == max(first["cv_accuracy"])
