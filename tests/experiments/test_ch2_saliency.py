@@ -69,7 +69,7 @@ def stored(result: dict) -> dict:
 
 def assert_key_numbers(name: str, result: dict) -> None:
     """Every key-number path that practical.py names for this experiment exists in the result."""
-    paths = [p for q in QUESTIONS for _, p in q.key_numbers if p.split(".")[0] == name]
+    paths = [p for q in QUESTIONS for _, p, *_ in q.key_numbers if p.split(".")[0] == name]
     assert paths, name
     for path in paths:
         value = lookup({name: result}, path)
