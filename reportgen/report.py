@@ -36,6 +36,7 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
                       results) for q in project.load_questions()]
     context = template_context(project, settings, outcomes, results, answers, options.self_contained,
                                verdicts.judge(judges, settings, results))
+    context["cutoffs"] = {n.section: verdicts.cutoffs(n, settings) for n in judges}
     sources = render.publish_figures(results, project.build / "figures", options.self_contained)
     html = render.render_html(project.templates, project.main_template, context, sources)
     if options.pdf:
@@ -106,6 +107,7 @@ def template_context(project, settings, outcomes, results, answers, self_contain
         "report": {**DEFAULT_REPORT, **settings.section("report")},
         "results": results,
         "verdicts": judged or {},
+        "cutoffs": {},  # per judged experiment, its verdict's cut-offs (filled in by write)
         "outcomes": outcomes,
         "answers": {a.question.id: a for a in answers},
         "questions": answers,

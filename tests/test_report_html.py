@@ -167,3 +167,10 @@ def test_each_answer_links_to_the_provenance_of_its_experiments(built_report, pa
     computed = [n for n, e in experiments.items() if e["status"] in ("ran", "cached")]
     evidence_links = {e.attrs["href"] for e in page.find("a") if e.attrs.get("href", "").startswith("#exp-")}
     assert {f"#exp-{n}" for n in computed} <= evidence_links
+
+
+def test_the_provenance_lists_each_verdicts_cut_offs_apart_from_the_settings(built_report) -> None:
+    html = built_report.html.read_text(encoding="utf-8")
+    row = html[html.index('id="exp-architecture_params"'):]
+    row = row[:row.index("</tbody>")]
+    assert "cut-offs of its verdict" in row and "<code>classifier_heavy_above=0.5</code>" in row
