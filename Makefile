@@ -7,7 +7,7 @@ CONFIG ?= reportgen.toml
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: report offline-report test test-slow benchmark clean
+.PHONY: report offline-report test test-slow lint benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: $(VENV)/.installed
 
 test-slow: $(VENV)/.installed
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
 
 # Every benchmark with the offline configuration (figures printed, nothing asserted; about 30 min on 2 cores).
 benchmark: $(VENV)/.installed

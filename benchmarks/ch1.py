@@ -64,8 +64,9 @@ def _timed(run, images: int, device) -> tuple[float, dict]:
 
 
 def extraction(config: Path, device, count: int) -> None:
-    from experiments.ch1_common import feature_layers, for_inference, inference_batch, loader_workers, rgb_preprocess
+    from experiments.ch1_common import feature_layers, inference_batch, loader_workers, rgb_preprocess
     from experiments.methods.features import ImageFiles, extract, extract_naive
+    from experiments.methods.inference import for_inference
 
     net, scene = _load(config, device)
     paths = (list(scene.train.paths) + list(scene.test.paths))[:count]
@@ -100,10 +101,10 @@ def extraction(config: Path, device, count: int) -> None:
 
 def amp_check(config: Path, device) -> None:
     """On CUDA: the practical's SVM on features extracted with and without mixed precision (every image)."""
-    from experiments.ch1_common import (feature_layers, for_inference, inference_batch, label_of, loader_workers,
-                                        rgb_preprocess)
+    from experiments.ch1_common import feature_layers, inference_batch, label_of, loader_workers, rgb_preprocess
     from experiments.ch1_svm import svm
     from experiments.methods.features import ImageFiles, extract
+    from experiments.methods.inference import for_inference
 
     net, scene = _load(config, device)
     layer = label_of(feature_layers(net), net.penultimate)
@@ -111,13 +112,16 @@ def amp_check(config: Path, device) -> None:
     module, n = for_inference(net.module, net.input_size, device), len(scene.train.paths)
     accuracy, seconds, features = {}, {}, {}
     for amp in (False, True):
-        rate, out = _timed(lambda: extract(module, {layer: net.penultimate}, dataset, device, inference_batch(0, device),
-                                           loader_workers(-1), amp=amp, channels_last=True), len(dataset), device)
+        def run(amp: bool = amp) -> dict:
+            return extract(module, {layer: net.penultimate}, dataset, device, inference_batch(0, device),
+                           loader_workers(-1), amp=amp, channels_last=True)
+
+        rate, out = _timed(run, len(dataset), device)
         features[amp], seconds[amp] = out[layer], len(dataset) / rate
         accuracy[amp] = svm(features[amp][:n], scene.train.labels, features[amp][n:], scene.test.labels).accuracy
     gap = float(abs(features[True] - features[False]).max() / max(abs(features[False]).max(), 1e-12))
-    print(f"penultimate features of all {len(dataset):,} images: fp32 {seconds[False]:.1f} s, AMP {seconds[True]:.1f} s; "
-          f"largest difference {gap:.1e} of the largest value")
+    print(f"penultimate features of all {len(dataset):,} images: fp32 {seconds[False]:.1f} s, "
+          f"AMP {seconds[True]:.1f} s; largest difference {gap:.1e} of the largest value")
     print(f"SVM accuracy fp32 {accuracy[False]:.4f}, AMP {accuracy[True]:.4f}: "
           f"{(accuracy[True] - accuracy[False]) * 100:+.2f} points (issue 4: AMP only if within 0.2 points)")
 

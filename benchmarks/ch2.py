@@ -3,14 +3,15 @@
     .venv/bin/python benchmarks/ch2.py [--config configs/offline.toml] [--device auto|cpu|cuda] [--steps N]
 
 Optimizes the practical's seven classes (76, 78, 187, 683, 366, 604, 113) as one batch, then each alone with the
-same settings (after an untimed warm-up of both batch shapes), and prints both wall times and their ratio, plus the largest difference between the two results
+same settings (after an untimed warm-up of both batch shapes), and prints both wall times and their ratio, plus the
+largest difference between the two results
 (the same seed gives the same jitter: after one step they agree to float rounding, 2e-7 here; over more steps the
 practical's large step size amplifies the rounding differences of batched kernels). Then the same for saliency over the
 25 validation images, and for the naive attack computing only the still-active images against the whole batch
-(on CUDA every new batch shape costs new cuDNN plans). Then chapter 2 built cold (`reportgen build --only <chapter-2 experiments> --no-pdf`,
-offline) in a temporary copy of the project: wall time, peak memory, and each experiment's time (`--no-build` skips
-it). `--steps` defaults to the practical's 200 on a GPU and 20 on a CPU (where 200 steps of seven
-images take minutes); the ratio is what the benchmark is about.
+(on CUDA every new batch shape costs new cuDNN plans). Then chapter 2 built cold
+(`reportgen build --only <chapter-2 experiments> --no-pdf`, offline) in a temporary copy of the project: wall
+time, peak memory, and each experiment's time (`--no-build` skips it). `--steps` defaults to the practical's 200
+on a GPU and 20 on a CPU (where 200 steps of seven images take minutes); the ratio is what the benchmark is about.
 Targets (issue 5): chapter 2 under 60 s on an H100 with SqueezeNet and VGG16; it must finish on the 2-core CPU.
 """
 from __future__ import annotations
@@ -23,7 +24,6 @@ import tomllib
 from pathlib import Path
 
 import torch
-
 from cold import cold_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,8 @@ def sweep(net, device: torch.device, steps: int) -> None:
     diff = max((batched.images[i] - a.images[0]).abs().max().item() for i, a in enumerate(alone))
     print(f"class visualization, {len(CLASSES)} classes × {steps} steps")
     print(f"  batched          {batched_s:8.2f} s")
-    print(f"  one at a time    {loop_s:8.2f} s   (batched is {loop_s / batched_s:.1f}× faster; max difference {diff:.2e})")
+    print(f"  one at a time    {loop_s:8.2f} s   (batched is {loop_s / batched_s:.1f}× faster; "
+          f"max difference {diff:.2e})")
 
 
 def _validation(net, device: torch.device, val: Path) -> tuple[torch.Tensor, torch.Tensor]:

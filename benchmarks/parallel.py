@@ -37,7 +37,8 @@ def cold(args: argparse.Namespace, jobs: int) -> tuple[float, dict[str, dict]]:
     with project_copy() as copy:
         config = tiny(copy) if args.tiny else args.config
         cmd = [sys.executable, "-m", "reportgen", "build", "--config", config, "--offline", "--device", args.device,
-               "--no-pdf", "-j", str(jobs), *[f"--only={p}" for p in args.only], *[f"--set={o}" for o in args.overrides]]
+               "--no-pdf", "-j", str(jobs), *[f"--only={p}" for p in args.only],
+               *[f"--set={o}" for o in args.overrides]]
         env_start, start = time.time(), time.perf_counter()
         code, errors = _run_live(cmd, copy, start)
         wall = time.perf_counter() - start
@@ -84,7 +85,8 @@ def main() -> None:
     inside = sum(r["wall"] for r in ran.values())
     most, pairs = overlaps(ran)
     print(f"\ncold build, sequential {sequential:8.1f} s")
-    print(f"cold build, -j {args.jobs:<2}      {parallel:8.1f} s   (×{sequential / parallel:.2f}; {os.cpu_count()} cores here)")
+    ratio = sequential / parallel
+    print(f"cold build, -j {args.jobs:<2}      {parallel:8.1f} s   (×{ratio:.2f}; {os.cpu_count()} cores here)")
     print(f"experiments' own time {inside:8.1f} s in the -j build; at most {most} at once")
     print("\ntimeline of the -j build (s since it started):")
     for name, r in sorted(ran.items(), key=lambda item: item[1]["start"]):

@@ -44,6 +44,7 @@ def architecture_params(transfer_arch: nn.Module, input_size: InputSize = 224) -
         "layers": rows,
         "total": total,
         "conv_total": sum(r["total"] for r in rows if r["kind"] == "conv"),
+        "conv_layers": sum(r["kind"] == "conv" for r in rows),
         "other_total": total - sum(r["total"] for r in rows),
         "fc_total": fc_total,
         "fc_weights_only": fc_weights_only,

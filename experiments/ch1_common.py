@@ -1,8 +1,7 @@
-"""Shared by the chapter-1 experiments: feature layers, per-class subsets, images held in memory, an exact batch-norm
-fold that speeds up inference, and fine-tuning the network's tail (the practical's SVM is in ch1_svm)."""
+"""Shared by the chapter-1 experiments: feature layers, per-class subsets, images held in memory, and fine-tuning the
+network's tail on 15 Scene (the methods are in methods/inference.py and methods/tail.py; the SVM in ch1_svm)."""
 from __future__ import annotations
 
-import copy
 import os
 import time
 
@@ -14,6 +13,8 @@ from torch.utils.data import DataLoader
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15
 from experiments.methods.features import ImageFiles, Preprocess, extract
+from experiments.methods.inference import for_inference
+from experiments.methods.tail import new_tail, split_point
 from experiments.methods.training import InMemory, TrainConfig, fine_tune, fit
 
 
@@ -71,50 +72,6 @@ def image_paths(scene15: Scene15, part: dict) -> tuple[list, np.ndarray, list, n
             [test.paths[i] for i in part["test"]], test.labels[part["test"]])
 
 
-def _fold_pairs(model: nn.Module) -> list[tuple[nn.Module, str, nn.Conv2d, nn.modules.batchnorm._BatchNorm]]:
-    """(parent, BN name, conv, BN) where a BN directly follows a conv among a module's children."""
-    pairs = []
-    for parent in model.modules():
-        children = list(parent.named_children())
-        for (_, conv), (name, bn) in zip(children, children[1:]):
-            if (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats
-                    and bn.num_features == conv.out_channels):
-                pairs.append((parent, name, conv, bn))
-    return pairs
-
-
-def fold_batchnorm(module: nn.Module) -> nn.Module:
-    """An eval-mode copy of `module` with every batch norm that follows a convolution folded into its weights
-    (a BN with an activation, as timm's BatchNormAct2d, leaves the activation); `module` itself when none does."""
-    model = copy.deepcopy(module)
-    pairs = _fold_pairs(model)
-    if not pairs:
-        return module
-    with torch.no_grad():
-        for parent, name, conv, bn in pairs:
-            scale = (bn.weight if bn.affine else torch.ones_like(bn.running_var)) / torch.sqrt(bn.running_var + bn.eps)
-            shift = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
-            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-            conv.weight = nn.Parameter(conv.weight * scale.view(-1, 1, 1, 1), requires_grad=False)
-            conv.bias = nn.Parameter((bias - bn.running_mean) * scale + shift, requires_grad=False)
-            rest = [m for m in (getattr(bn, "drop", None), getattr(bn, "act", None)) if isinstance(m, nn.Module)]
-            parent.set_submodule(name, nn.Sequential(*rest) if rest else nn.Identity())
-    return model.eval()
-
-
-def for_inference(module: nn.Module, input_size: int, device: torch.device, channels: int = 3) -> nn.Module:
-    """`fold_batchnorm(module)` when it gives the same outputs to float rounding (checked on two random images:
-    the fold relies on registration order following the data flow), else `module` unchanged."""
-    folded = fold_batchnorm(module)
-    if folded is module:
-        return module
-    x = torch.randn(2, channels, input_size, input_size, generator=torch.Generator().manual_seed(0)).to(device)
-    with torch.inference_mode():
-        expected, got = module(x).float(), folded(x).float()
-    same = torch.allclose(got, expected, rtol=1e-4, atol=1e-4 * float(expected.abs().max()))
-    return folded if same else module
-
-
 def extract_one(module: nn.Module, paths: list, layer: str, preprocess: Preprocess, device: torch.device,
                 batch_size: int, workers: int, amp: bool) -> np.ndarray:
     """One layer's pooled features of the images at `paths` (batch norm folded when that is exact)."""
@@ -155,68 +112,6 @@ def gray_images(paths: list, labels: np.ndarray, net: Network, workers: int) -> 
     return GrayImages(pixels, labels, net.mean, net.std)
 
 
-def with_new_head(module: nn.Module, classifier: str, num_classes: int) -> nn.Module:
-    """`module` with its last layer replaced by a fresh one with `num_classes` outputs (global RNG init)."""
-    old = module.get_submodule(classifier)
-    if isinstance(old, nn.Linear):
-        new: nn.Module = nn.Linear(old.in_features, num_classes)
-    elif isinstance(old, nn.Conv2d):
-        new = nn.Conv2d(old.in_channels, num_classes, old.kernel_size, old.stride, old.padding)
-    else:
-        raise TypeError(f"cannot replace the last layer {classifier!r}: it is a {type(old).__name__}")
-    module.set_submodule(classifier, new.to(next(module.parameters()).device))
-    return module
-
-
-def module_chain(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
-    """(name, module) in registration order, nn.Sequential containers opened recursively."""
-    chain = []
-    for name, child in module.named_children():
-        full = f"{prefix}{name}"
-        chain += module_chain(child, f"{full}.") if isinstance(child, nn.Sequential) else [(full, child)]
-    return chain
-
-
-class Pipeline(nn.Module):
-    """Modules applied one after the other (a 4-D input is flattened before a Linear layer)."""
-
-    def __init__(self, parts: list[nn.Module]) -> None:
-        super().__init__()
-        self.parts = nn.ModuleList(parts)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for part in self.parts:
-            x = part(torch.flatten(x, 1) if isinstance(part, nn.Linear) and x.dim() > 2 else x)
-        return x
-
-
-def split_point(net: Network, trainable: int, device: torch.device) -> tuple[list, int, tuple] | None:
-    """(chain, index of the first trainable module, shape of the input it receives) when the network is a plain
-    pipeline of its modules ending in its classifier (checked on two random images); None otherwise."""
-    if trainable < 1:
-        raise ValueError(f"finetune_layers must be at least 1, got {trainable}")
-    chain = module_chain(net.module)
-    if not chain or chain[-1][0] != net.classifier or not isinstance(chain[-1][1], nn.Linear):
-        return None
-    learnable = [i for i, (_, m) in enumerate(chain[:-1]) if any(True for _ in m.parameters())]
-    if len(learnable) < trainable or learnable[-trainable] == 0:
-        return None
-    start = learnable[-trainable]
-    x = torch.randn(2, 3, net.input_size, net.input_size, generator=torch.Generator().manual_seed(0)).to(device)
-    with torch.inference_mode():
-        trunk = Pipeline([m for _, m in chain[:start]])(x)
-        expected, got = net.module(x), Pipeline([m for _, m in chain[start:]])(trunk)
-    if not torch.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max())):
-        return None
-    return chain, start, tuple(trunk.shape[1:])
-
-
-def _tail(chain: list, start: int, num_classes: int) -> nn.Module:
-    head = chain[-1][1]
-    parts = [copy.deepcopy(m) for _, m in chain[start:-1]] + [nn.Linear(head.in_features, num_classes)]
-    return Pipeline(parts).to(head.weight.device).requires_grad_(True).train()
-
-
 def _trunk_dataset(net: Network, layer: str, shape: tuple, paths: list, labels: np.ndarray, device: torch.device,
                    batch_size: int, workers: int, amp: bool) -> InMemory:
     module = for_inference(net.module, net.input_size, device)
@@ -232,7 +127,7 @@ def fine_tune_tail(net: Network, scene15: Scene15, part: dict, trainable: int, c
     the frozen trunk runs once per image (its output cached); otherwise every step runs the whole network."""
     classes = len(scene15.classes)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
-    split, start = split_point(net, trainable, device), time.perf_counter()
+    split, start = split_point(net.module, net.classifier, net.input_size, trainable, device), time.perf_counter()
     if split is None:
         names = [n for n, m in net.module.named_modules() if n and not any(m.children())
                  and any(True for _ in m.parameters()) and n != net.classifier][-trainable:]
@@ -245,7 +140,7 @@ def fine_tune_tail(net: Network, scene15: Scene15, part: dict, trainable: int, c
     test_ds = _trunk_dataset(net, chain[index - 1][0], shape, test_paths, test_y, *args)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        tail = _tail(chain, index, classes)
+        tail = new_tail(chain, index, classes)
     run = fit(tail, train_ds, test_ds, config, device)
     trained = [n for n, m in chain[index:-1] if any(True for _ in m.parameters())]
     return {"run": run, "trained": trained, "cached_trunk": True, "seconds": time.perf_counter() - start}

@@ -13,12 +13,14 @@ from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15
 from experiments.ch1_common import extract_one, fine_tune_tail, image_paths, rgb_preprocess, subset, subset_info
 from experiments.ch1_svm import like, on_part, penultimate, quiet_convergence, svm, svms
-from experiments.ch2_common import FONT, WIDTH, same_network
+from experiments.figures import FONT, WIDTH
 from experiments.methods.classify import choose_c, pca_sweep
 from experiments.methods.features import ImageFiles, Preprocess
 from experiments.methods.grayscale import fold_first_conv, fold_first_conv_normalized, max_output_difference
 from experiments.methods.training import TrainConfig, train_linear_head
-from experiments.settings import Count, CountOrZero, Counts, Fraction, Jobs, Positive, Positives, Seed, Workers
+from experiments.network_names import same_network
+from experiments.results.ch1 import Baseline, SceneFeatures
+from experiments.settings import Count, CountOrZero, Counts, Jobs, Positive, Positives, Seed, Workers
 from reportgen import UserError, experiment
 
 
@@ -48,26 +50,25 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
 
 
 @experiment
-def layer_sweep(scene_features: dict, baseline: dict, jobs: Jobs = -1, same_within: Fraction = 0.005) -> dict:
+def layer_sweep(scene_features: SceneFeatures, baseline: Baseline, jobs: Jobs = -1) -> dict:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
-    train, test = scene_features["train"], scene_features["test"]
-    labels = scene_features["train_labels"], scene_features["test_labels"]
-    others = [x for x in scene_features["layers"] if x["label"] != scene_features["penultimate"]]
-    fits = svms([(train[x["label"]], labels[0], test[x["label"]], labels[1], baseline["C"]) for x in others],
-                baseline["seed"], jobs)
+    train, test = scene_features.train, scene_features.test
+    labels = scene_features.train_labels, scene_features.test_labels
+    others = [x for x in scene_features.layers if x["label"] != scene_features.penultimate]
+    fits = svms([(train[x["label"]], labels[0], test[x["label"]], labels[1], baseline.C) for x in others],
+                baseline.seed, jobs)
     done = {x["label"]: fit for x, fit in zip(others, fits)}
-    done[scene_features["penultimate"]] = on_part(baseline, scene_features)  # the baseline's own fit
+    done[scene_features.penultimate] = on_part(baseline, scene_features)  # the baseline's own fit
     rows = [{**x, "accuracy": done[x["label"]].accuracy, "fit_seconds": done[x["label"]].fit_seconds}
-            for x in scene_features["layers"]]
+            for x in scene_features.layers]
     best = max(rows, key=lambda r: r["accuracy"])
     by_label = {r["label"]: r for r in rows}
     return {
-        "same_within": same_within,
-        "network": scene_features["network"], "rows": rows, "best_layer": best["label"],
-        "best_accuracy": best["accuracy"], "penultimate": scene_features["penultimate"],
-        "penultimate_accuracy": by_label[scene_features["penultimate"]]["accuracy"],
+        "network": scene_features.network, "rows": rows, "best_layer": best["label"],
+        "best_accuracy": best["accuracy"], "penultimate": scene_features.penultimate,
+        "penultimate_accuracy": by_label[scene_features.penultimate]["accuracy"],
         "first_accuracy": rows[0]["accuracy"], "first_layer": rows[0]["label"],
-        "figure": _layers_figure(rows, scene_features["penultimate"]),
+        "figure": _layers_figure(rows, scene_features.penultimate),
     }
 
 
@@ -79,10 +80,9 @@ def _batch(paths: list, preprocess: Preprocess, device: torch.device) -> torch.T
 
 
 @experiment
-def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict, device: torch.device,
-              batch_size: CountOrZero = 0, workers: Workers = -1, amp: bool = True, per_class_on_cpu: CountOrZero = 10,
-              check_images: Count = 8, seed: Seed = 0, same_within: Fraction = 0.005,
-              robust_within: Fraction = 0.03) -> dict:
+def grayscale(transfer_net: Network, scene15: Scene15, scene_features: SceneFeatures, baseline: Baseline,
+              device: torch.device, batch_size: CountOrZero = 0, workers: Workers = -1, amp: bool = True,
+              per_class_on_cpu: CountOrZero = 10, check_images: Count = 8, seed: Seed = 0) -> dict:
     """Gray images into an RGB network: replication, conv1 folded exactly (summed), conv1 averaged."""
     net, size = transfer_net, transfer_net.input_size
     exact, conv = fold_first_conv_normalized(net.module, net.mean, net.std)
@@ -105,7 +105,6 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, bas
         seconds[key] = time.perf_counter() - start
     replication = on_part(baseline, scene_features, part)
     return {
-        "same_within": same_within, "robust_within": robust_within,
         "network": net.describe(), "conv": conv, "check_images": len(rgb), "max_difference": difference,
         "output_scale": scale, "relative_difference": difference / max(scale, 1e-12),
         "replication_accuracy": replication.accuracy, "exact_accuracy": accuracy["exact"].accuracy,
@@ -120,13 +119,12 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: dict, bas
 # -- 1.Q10 ------------------------------------------------------------------------------------------------------
 
 @experiment
-def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
+def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: SceneFeatures, baseline: Baseline,
                        device: torch.device, head_epochs: Count = 50, head_lr: Positive = 1e-3,
-                       head_batch_size: Count = 128,
-                       finetune_layers: Count = 2, finetune_epochs: Count = 20, finetune_seconds: Positive = 30.0,
-                       finetune_lr: Positive = 1e-4, batch_size: Count = 32, workers: Workers = -1, amp: bool = True,
-                       channels_last: bool = True, per_class_on_cpu: CountOrZero = 10,
-                       seed: Seed = 0, same_within: Fraction = 0.01) -> dict:
+                       head_batch_size: Count = 128, finetune_layers: Count = 2, finetune_epochs: Count = 20,
+                       finetune_seconds: Positive = 30.0, finetune_lr: Positive = 1e-4, batch_size: Count = 32,
+                       workers: Workers = -1, amp: bool = True, channels_last: bool = True,
+                       per_class_on_cpu: CountOrZero = 10, seed: Seed = 0) -> dict:
     """The network as the classifier: a new last layer on frozen features, fine-tuning deeper layers, the SVM."""
     classes = len(scene15.classes)
     head_config = TrainConfig(epochs=head_epochs, lr=head_lr, batch_size=head_batch_size, max_seconds=None, seed=seed)
@@ -137,9 +135,8 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
     tuned = fine_tune_tail(transfer_net, scene15, part, finetune_layers, tune_config, device, 0, workers, amp)
     run = tuned["run"]
     return {
-        "same_within": same_within,
-        "network": transfer_net.describe(), "svm_accuracy": baseline["accuracy"],
-        "svm_seconds": baseline["fit_seconds"],
+        "network": transfer_net.describe(), "svm_accuracy": baseline.accuracy,
+        "svm_seconds": baseline.fit_seconds,
         "head_accuracy": head.test_accuracy, "head_train_accuracy": head.train_accuracy, "head_seconds": head.seconds,
         "head_epochs": head.epochs_run, "finetune_accuracy": run.test_accuracy,
         "finetune_train_accuracy": run.train_accuracy, "finetune_seconds": tuned["seconds"],
@@ -147,7 +144,7 @@ def network_classifier(transfer_net: Network, scene15: Scene15, scene_features: 
         "finetune_stopped_by_time": run.stopped_by_time, "finetune_trained": tuned["trained"],
         "finetune_cached_trunk": tuned["cached_trunk"], "finetune_layers": finetune_layers,
         "svm_subset_accuracy": on_part(baseline, scene_features, part).accuracy,
-        "subset": subset_info(part), "extraction_seconds": scene_features["seconds"],
+        "subset": subset_info(part), "extraction_seconds": scene_features.seconds,
     }
 
 
@@ -166,22 +163,22 @@ def _c_figure(cs: list, cv: np.ndarray, test: list, best: float) -> Figure:
 
 
 @experiment
-def svm_c(scene_features: dict, baseline: dict, cs: Positives = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0), folds: Count = 5,
-          seed: Seed = 0, jobs: Jobs = -1) -> dict:
+def svm_c(scene_features: SceneFeatures, baseline: Baseline, cs: Positives = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
+          folds: Count = 5, seed: Seed = 0, jobs: Jobs = -1) -> dict:
     """C chosen by stratified cross-validation on the training set only, then tested once."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
-    cs, base_c = [float(c) for c in cs], float(baseline["C"])
+    cs, base_c = [float(c) for c in cs], float(baseline.C)
     fitted = sorted(set(cs) - {base_c}, reverse=True)  # the baseline's C is already fitted; the slowest first
     with quiet_convergence(), ThreadPoolExecutor(1) as search:  # the test curve is fitted during the search
         chosen_c = search.submit(choose_c, train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
-        fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], baseline["seed"], jobs)
+        fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], baseline.seed, jobs)
         best, cv = chosen_c.result()
-    accuracy = {c: f.accuracy for c, f in zip(fitted, fits)} | {base_c: baseline["accuracy"]}
+    accuracy = {c: f.accuracy for c, f in zip(fitted, fits)} | {base_c: baseline.accuracy}
     test = [accuracy[c] for c in cs]
-    chosen, base = accuracy[best], baseline["accuracy"]
+    chosen, base = accuracy[best], baseline.accuracy
     stderr = float(np.sqrt(base * (1 - base) / len(test_y)))  # binomial standard error of an accuracy
     return {
-        "network": scene_features["network"], "cs": cs, "cv_accuracy": [float(v) for v in cv], "test_curve": test,
+        "network": scene_features.network, "cs": cs, "cv_accuracy": [float(v) for v in cv], "test_curve": test,
         "best_c": best, "cv_best": float(cv.max()), "test_accuracy": chosen, "baseline_accuracy": base,
         "baseline_c": base_c, "gain": chosen - base, "folds": folds, "train_images": len(train_y),
         "test_images": len(test_y),
@@ -201,9 +198,9 @@ def other_role(transfer_net: Network, compare_net: Network, visualize_net: Netwo
 
 @experiment
 def other_network(transfer_net: Network, compare_net: Network, visualize_net: Network, scene15: Scene15,
-                  scene_features: dict, baseline: dict, device: torch.device, batch_size: CountOrZero = 0,
-                  workers: Workers = -1,
-                  amp: bool = True, per_class_on_cpu: CountOrZero = 10, seed: Seed = 0) -> dict:
+                  scene_features: SceneFeatures, baseline: Baseline, device: torch.device,
+                  batch_size: CountOrZero = 0, workers: Workers = -1, amp: bool = True,
+                  per_class_on_cpu: CountOrZero = 10, seed: Seed = 0) -> dict:
     """The practical's pipeline with another pretrained network's penultimate features, on the same images."""
     role, other = other_role(transfer_net, compare_net, visualize_net)
     part = subset(scene15, device, per_class_on_cpu, seed)
@@ -219,7 +216,7 @@ def other_network(transfer_net: Network, compare_net: Network, visualize_net: Ne
         "network": other.describe(), "role": role, "transfer_network": transfer_net.describe(),
         "accuracy": result.accuracy, "transfer_accuracy": transfer.accuracy,
         "difference": result.accuracy - transfer.accuracy, "dim": int(train_x.shape[1]),
-        "transfer_dim": int(scene_features["train"][scene_features["penultimate"]].shape[1]),
+        "transfer_dim": int(scene_features.train[scene_features.penultimate].shape[1]),
         "parameters": count(other), "transfer_parameters": count(transfer_net), "seconds": seconds,
         "images_per_second": (len(train_paths) + len(test_paths)) / seconds, "subset": subset_info(part),
     }
@@ -245,22 +242,19 @@ def _pca_figure(points: list[dict], full: dict) -> Figure:
 
 
 @experiment
-def pca(scene_features: dict, baseline: dict, dims: Counts = (8, 16, 32, 64, 128, 256, 512), tolerance: Fraction = 0.01,
-        gain_above: Fraction = 0.005) -> dict:
+def pca(scene_features: SceneFeatures, baseline: Baseline, dims: Counts = (8, 16, 32, 64, 128, 256, 512)) -> dict:
     """PCA (fitted on train) to several dimensions before the SVM: accuracy and time against no PCA."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
-    C, seed = baseline["C"], baseline["seed"]
+    C, seed = baseline.C, baseline.seed
     points = [p._asdict() for p in pca_sweep(train_x, train_y, test_x, test_y, [int(d) for d in dims], C=C,
                                              seed=seed) if p.dim < train_x.shape[1]]
     start = time.perf_counter()  # the SVM without PCA fitted again here, so that both are timed in the same run
     result = svm(train_x, train_y, test_x, test_y, C=C, seed=seed)
     full = {"dim": int(train_x.shape[1]), "accuracy": result.accuracy, "fit_seconds": result.fit_seconds,
             "total_seconds": time.perf_counter() - start}
-    close = [p for p in points if p["accuracy"] >= full["accuracy"] - tolerance]
     best = max(points, key=lambda p: p["accuracy"]) if points else full
     return {
-        "gain_above": gain_above,
-        "network": scene_features["network"], "points": points, "full": full, "tolerance": tolerance,
-        "smallest_close": close[0] if close else None, "best": best, "best_accuracy": best["accuracy"],
+        "network": scene_features.network, "points": points, "full": full, "best": best,
+        "best_accuracy": best["accuracy"],
         "figure": _pca_figure(points, full),
     }

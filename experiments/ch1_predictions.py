@@ -11,9 +11,10 @@ from torch import Tensor, nn
 
 from experiments.assets.imagenet import ImageSet, network_view
 from experiments.assets.networks import Network
-from experiments.ch2_common import FONT, WIDTH, Panel, clip, image_grid, short_name
+from experiments.figures import FONT, WIDTH, Panel, clip, image_grid
 from experiments.methods.grayscale import first_rgb_conv
 from experiments.methods.transforms import normalize
+from experiments.network_names import short_name
 from experiments.settings import Count, Fraction, Seed
 from reportgen import experiment
 
@@ -109,7 +110,7 @@ def _errors_figure(images: np.ndarray, rows: list[dict], limit: int = 10) -> Fig
 
 @experiment
 def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet, device: torch.device,
-                sure_above: Fraction = 0.5, shown: Count = 12) -> dict:
+                shown: Count = 12) -> dict:
     """Top-5 classes of our images (the figure shows at most `shown`, errors first; the accuracy covers them all),
     and top-1 / top-5 accuracy on the labelled validation images."""
     probs = probabilities(transfer_net.module, network_input(transfer_net, view(images, transfer_net), device))
@@ -117,12 +118,13 @@ def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet,
     tops = top_classes(transfer_net, probs[picked])
     labels = images.labels[picked]
     titles = [short_name(transfer_net, int(y)) if y >= 0 else images.names[i] for i, y in zip(picked, labels)]
-    val_probs = probabilities(transfer_net.module, network_input(transfer_net, view(imagenet_val, transfer_net), device))
+    val_input = network_input(transfer_net, view(imagenet_val, transfer_net), device)
+    val_probs = probabilities(transfer_net.module, val_input)
     rows = _val_rows(transfer_net, val_probs, imagenet_val.labels)
     return {
-        "sure_above": sure_above,
         "network": transfer_net.describe(), "source": images.source, "classes": int(probs.shape[1]),
-        "image_count": len(images.labels), "images": [{"name": t, "labelled": bool(y >= 0), "top5": top}
+        "image_count": len(images.labels), "shown_subset": len(picked) < len(images.labels),
+        "images": [{"name": t, "labelled": bool(y >= 0), "top5": top}
                                                       for t, y, top in zip(titles, labels, tops)],
         "figure": top5_figure(images.images[picked], titles, tops, labels),
         "images_top1": topk_accuracy(probs, images.labels, 1), "images_top5": topk_accuracy(probs, images.labels, TOP),
@@ -149,8 +151,7 @@ def variant_input(net: Network, unit: Tensor, variant: str) -> Tensor:
 
 
 @experiment
-def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: ImageSet, device: torch.device,
-                         same_within: Fraction = 0.005) -> dict:
+def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: ImageSet, device: torch.device) -> dict:
     """Predictions with and without the input normalization the network was trained with."""
     size = transfer_net.input_size
     val_unit = pixels(view(imagenet_val, transfer_net), size, device)
@@ -172,7 +173,6 @@ def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: 
         })
     by = {r["variant"]: r for r in results}
     return {
-        "same_within": same_within,
         "network": transfer_net.describe(), "variants": results, "names": list(images.names),
         "mean": list(transfer_net.mean), "std": list(transfer_net.std),
         "normalized_top1": by["normalized"]["top1"], "unnormalized_top1": by["unit"]["top1"],
@@ -337,6 +337,7 @@ def conv1_maps(transfer_net: Network, images: ImageSet, device: torch.device, co
         "kernel": list(weight.shape[2:]), "stride": list(conv.stride), "in_channels": int(weight.shape[1]),
         "map_size": list(maps.shape[2:]), "input_size": transfer_net.input_size, "images": len(figures),
         "names": list(images.names[:count]), "colour_filters": int((chroma >= colour_threshold).sum()),
+        "luminance_filters": int((chroma < colour_threshold).sum()),
         "colour_threshold": colour_threshold, "chroma": chroma.numpy(),
         "dead_maps": int((maps.amax(dim=(0, 2, 3)) <= 0).sum()), "strongest": strongest,
         "filters_figure": filters, "maps_figures": figures,

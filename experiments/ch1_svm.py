@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import warnings
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 
 from experiments.methods.classify import SvmResult, svm_evaluate
+from experiments.results.ch1 import Baseline, SceneFeatures
 
 
 @contextlib.contextmanager
@@ -38,24 +38,24 @@ def svms(runs: list[tuple], seed: int, jobs: int) -> list[SvmResult]:
                                                        for run in runs)
 
 
-def on_part(baseline: dict, features: dict, part: dict | None = None) -> SvmResult:
+def on_part(baseline: Baseline, features: SceneFeatures, part: dict | None = None) -> SvmResult:
     """The practical's SVM on the images of `part`: the `baseline` experiment's own result when the part is every
     image (or None), else fitted on the part with the baseline's C and seed."""
     if part is None or part["all"]:
-        return SvmResult(**{f.name: baseline[f.name] for f in dataclasses.fields(SvmResult)})
+        return baseline.svm
     return like(baseline, *penultimate(features, part))
 
 
-def like(baseline: dict, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray
+def like(baseline: Baseline, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray
          ) -> SvmResult:
     """The practical's SVM with the baseline's C and seed, on other features."""
-    return svm(train_x, train_y, test_x, test_y, C=baseline["C"], seed=baseline["seed"])
+    return svm(train_x, train_y, test_x, test_y, C=baseline.C, seed=baseline.seed)
 
 
-def penultimate(features: dict, part: dict | None = None) -> tuple[np.ndarray, ...]:
+def penultimate(features: SceneFeatures, part: dict | None = None) -> tuple[np.ndarray, ...]:
     """(train x, train y, test x, test y) of `scene_features`' penultimate layer, restricted to `part`."""
-    label = features["penultimate"]
-    arrays = (features["train"][label], features["train_labels"], features["test"][label], features["test_labels"])
+    label = features.penultimate
+    arrays = (features.train[label], features.train_labels, features.test[label], features.test_labels)
     if part is None:
         return arrays
     return arrays[0][part["train"]], arrays[1][part["train"]], arrays[2][part["test"]], arrays[3][part["test"]]

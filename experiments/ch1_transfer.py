@@ -8,7 +8,6 @@ per class and split (0: all) and compare with the pretrained features of the ver
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
 
 import numpy as np
@@ -19,14 +18,25 @@ from torch import nn
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import Scene15, audit
 from experiments.ch1_common import (
-    extract_one, feature_layers, for_inference, gray_images, image_paths, inference_batch, label_of, loader_workers,
-    rgb_preprocess, subset, subset_info, with_new_head,
+    extract_one,
+    feature_layers,
+    gray_images,
+    image_paths,
+    inference_batch,
+    label_of,
+    loader_workers,
+    rgb_preprocess,
+    subset,
+    subset_info,
 )
 from experiments.ch1_svm import like, on_part, penultimate, svm
 from experiments.methods.classify import most_confused
 from experiments.methods.features import ImageFiles, extract
+from experiments.methods.inference import for_inference
+from experiments.methods.tail import with_new_head
 from experiments.methods.training import TrainConfig, train_from_scratch
-from experiments.settings import Count, CountOrZero, Fraction, Positive, Seed, Workers
+from experiments.results.ch1 import Baseline, SceneFeatures
+from experiments.settings import Count, CountOrZero, Positive, Seed, Workers
 from reportgen import experiment
 
 INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor scenes of 15 Scene
@@ -36,7 +46,8 @@ INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor s
 
 @experiment
 def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device, batch_size: CountOrZero = 0,
-                   workers: Workers = -1, amp: bool = True, channels_last: bool = True, fold: bool = True) -> dict:
+                   workers: Workers = -1, amp: bool = True, channels_last: bool = True,
+                   fold: bool = True) -> SceneFeatures:
     """Every layer's pooled features of every 15 Scene image, from one pass of the transfer network."""
     layers = feature_layers(transfer_net)
     paths = list(scene15.train.paths) + list(scene15.test.paths)
@@ -47,18 +58,18 @@ def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device
                        pool=True, amp=amp, channels_last=channels_last)
     seconds = time.perf_counter() - start
     n_train = len(scene15.train.paths)
-    return {
-        "network": transfer_net.describe(), "classes": list(scene15.classes),
-        "layers": [{"label": label, "module": name, "dim": int(features[label].shape[1])}
-                   for label, name in layers.items()],
-        "penultimate": label_of(layers, transfer_net.penultimate),
-        "train": {label: f[:n_train] for label, f in features.items()},
-        "test": {label: f[n_train:] for label, f in features.items()},
-        "train_labels": scene15.train.labels, "test_labels": scene15.test.labels,
-        "images": len(paths), "seconds": seconds, "images_per_second": len(paths) / seconds,
-        "amp": bool(amp and device.type == "cuda"), "device": str(device),
-        "batchnorm_folded": module is not transfer_net.module, "batch_size": inference_batch(batch_size, device),
-    }
+    return SceneFeatures(
+        network=transfer_net.describe(), classes=list(scene15.classes),
+        layers=[{"label": label, "module": name, "dim": int(features[label].shape[1])}
+                for label, name in layers.items()],
+        penultimate=label_of(layers, transfer_net.penultimate),
+        train={label: f[:n_train] for label, f in features.items()},
+        test={label: f[n_train:] for label, f in features.items()},
+        train_labels=scene15.train.labels, test_labels=scene15.test.labels,
+        images=len(paths), seconds=seconds, images_per_second=len(paths) / seconds,
+        amp=bool(amp and device.type == "cuda"), device=str(device),
+        batchnorm_folded=module is not transfer_net.module, batch_size=inference_batch(batch_size, device),
+    )
 
 
 def _relative(path, root) -> str:
@@ -84,6 +95,7 @@ def data_audit(scene15: Scene15, examples: Count = 8) -> dict:
         "train_total": a.train_total, "test_total": a.test_total, "total": a.train_total + a.test_total,
         "sizes": [{"width": w, "height": h, "images": n} for w, h, n in a.sizes[:examples]],
         "distinct_sizes": len(a.sizes), "modes": [{"mode": mode, "images": n} for mode, n in a.modes],
+        "all_grayscale": [mode for mode, _ in a.modes] == ["L"],
         "duplicates_within_train": len(a.duplicates_within_train),
         "duplicates_within_test": len(a.duplicates_within_test), "duplicates_across": len(a.duplicates_across),
         "label_conflicts": len({g.sha256 for g in groups if len(g.classes) > 1}),
@@ -123,18 +135,17 @@ def _group_accuracy(confusion: np.ndarray, classes: list[str], members: set[str]
 
 
 @experiment
-def baseline(scene_features: dict, C: Positive = 1.0, seed: Seed = 0) -> dict:
+def baseline(scene_features: SceneFeatures, C: Positive = 1.0, seed: Seed = 0) -> Baseline:
     """The practical's method on every image: LinearSVC(C) on L2-normalized penultimate features, scored on test."""
-    result = svm(*penultimate(scene_features), C=C, seed=seed)
-    return {"network": scene_features["network"], "layer": scene_features["penultimate"], "C": C, "seed": seed,
-            **dataclasses.asdict(result)}
+    return Baseline(scene_features.network, scene_features.penultimate, C, seed,
+                    svm(*penultimate(scene_features), C=C, seed=seed))
 
 
 @experiment
-def per_class(scene_features: dict, baseline: dict, pairs: Count = 6) -> dict:
+def per_class(scene_features: SceneFeatures, baseline: Baseline, pairs: Count = 6) -> dict:
     """The practical's baseline (LinearSVC on L2-normalized penultimate features): per class and confusions."""
-    classes = list(scene_features["classes"])
-    result, C = on_part(baseline, scene_features), baseline["C"]
+    classes = list(scene_features.classes)
+    result, C = on_part(baseline, scene_features), baseline.C
     counts = result.confusion.sum(axis=1)
     rows = [{"class": name, "accuracy": float(acc), "test_images": int(n)}
             for name, acc, n in zip(classes, result.per_class, counts)]
@@ -144,23 +155,23 @@ def per_class(scene_features: dict, baseline: dict, pairs: Count = 6) -> dict:
                         if i != j and a in indoor and b in indoor)
     errors = int(counts.sum() - np.trace(result.confusion))
     return {
-        "network": scene_features["network"], "layer": scene_features["penultimate"], "C": C,
+        "network": scene_features.network, "layer": scene_features.penultimate, "C": C,
         "accuracy": result.accuracy, "errors": errors, "test_images": int(counts.sum()),
         "worst_class": classes[worst], "worst_accuracy": float(result.per_class[worst]),
         "best_class": classes[best], "best_accuracy": float(result.per_class[best]),
         "classes": rows, "pairs": [p._asdict() for p in most_confused(result.confusion, classes, pairs)],
         "indoor": sorted(indoor), "indoor_accuracy": _group_accuracy(result.confusion, classes, indoor),
         "outdoor_accuracy": _group_accuracy(result.confusion, classes, set(classes) - indoor),
-        "errors_within_indoor": within_indoor, "confusion": result.confusion,
+        "errors_within_indoor": within_indoor, "indoor_error_share": within_indoor / errors if errors else None,
+        "confusion": result.confusion,
         "figure": confusion_figure(result.confusion, classes), "fit_seconds": result.fit_seconds,
     }
 
 
 @experiment
-def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
-                         device: torch.device, batch_size: CountOrZero = 0, workers: Workers = -1, amp: bool = True,
-                         per_class_on_cpu: CountOrZero = 10, seed: Seed = 0, large_gain: Fraction = 0.2,
-                         above_chance: Fraction = 0.05) -> dict:
+def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: SceneFeatures,
+                         baseline: Baseline, device: torch.device, batch_size: CountOrZero = 0, workers: Workers = -1,
+                         amp: bool = True, per_class_on_cpu: CountOrZero = 10, seed: Seed = 0) -> dict:
     """The same pipeline on the same images with the architecture's random (untrained) weights."""
     part = subset(scene15, device, per_class_on_cpu, seed)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
@@ -174,8 +185,7 @@ def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_f
     pretrained = on_part(baseline, scene_features, part)
     majority = np.bincount(test_y).max() / len(test_y)
     return {
-        "large_gain": large_gain, "above_chance": above_chance,
-        "network": scene_features["network"], "random_network": transfer_random_net.describe(),
+        "network": scene_features.network, "random_network": transfer_random_net.describe(),
         "pretrained": pretrained.accuracy, "random": random.accuracy,
         "difference": pretrained.accuracy - random.accuracy, "chance": 1 / len(scene15.classes),
         "majority": float(majority), "subset": subset_info(part), "seconds": seconds,
@@ -205,11 +215,10 @@ def _parameters(module: nn.Module) -> int:
 
 
 @experiment
-def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: dict, baseline: dict,
+def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: SceneFeatures, baseline: Baseline,
                  device: torch.device, epochs: Count = 30, max_seconds: Positive = 30.0, lr: Positive = 3e-4,
                  batch_size: Count = 32, per_class_on_cpu: CountOrZero = 5, amp: bool = True,
-                 channels_last: bool = True, workers: Workers = -1, seed: Seed = 0, overfit_gap: Fraction = 0.15,
-                 near_chance: Fraction = 0.1) -> dict:
+                 channels_last: bool = True, workers: Workers = -1, seed: Seed = 0) -> dict:
     """A bounded run training the same architecture from random weights on 15 Scene, against the features."""
     classes = len(scene15.classes)
     part = subset(scene15, device, per_class_on_cpu, seed)
@@ -226,14 +235,14 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
     parameters = _parameters(factory(classes))
     full_train = len(scene15.train.paths)
     return {
-        "overfit_gap": overfit_gap, "near_chance": near_chance,
         "network": transfer_random_net.describe(), "parameters": parameters,
         "parameters_imagenet": _parameters(transfer_random_net.module), "train_images": full_train,
+        "train_per_class": full_train / classes,
         "parameters_per_image": parameters / full_train, "accuracy": run.test_accuracy,
         "train_accuracy": run.train_accuracy, "epochs_run": run.epochs_run, "epochs": epochs,
         "seconds": run.seconds, "max_seconds": max_seconds, "stopped_by_time": run.stopped_by_time,
         "history": [list(h) for h in run.history], "figure": _history_figure(list(run.history)),
         "baseline_accuracy": on_part(baseline, scene_features, part).accuracy,
-        "baseline_full_accuracy": baseline["accuracy"],
+        "baseline_full_accuracy": baseline.accuracy,
         "chance": 1 / classes, "classes": classes, "subset": subset_info(part), "lr": lr, "batch_size": batch_size,
     }

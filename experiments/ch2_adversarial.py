@@ -12,11 +12,19 @@ from PIL import Image
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
 from experiments.ch2_common import (
-    WIDTH, Batch, Panel, Prediction, class_index, clip, image_grid, magnified, pixels_to_batch, predict, prepare,
-    resize_normalize, same_network, short_name, small_type, to_pixels, to_uint8, visible_gain,
+    Batch,
+    Prediction,
+    pixels_to_batch,
+    predict,
+    prepare,
+    resize_normalize,
+    to_pixels,
+    to_uint8,
 )
+from experiments.figures import WIDTH, Panel, clip, image_grid, magnified, small_type, visible_gain
 from experiments.methods.attacks import AttackResult, fgsm, naive_targeted, perturbation_sizes, pgd
-from experiments.settings import Count, Fraction, Names, Positive, Positives, Qualities, Seed
+from experiments.network_names import class_index, same_network, short_name
+from experiments.settings import Count, Names, Positive, Positives, Qualities, Seed
 from reportgen import experiment
 
 
@@ -84,7 +92,7 @@ def _median(values: np.ndarray) -> float | None:
 @experiment
 def naive_attack(visualize_net: Network, imagenet_val: ImageSet, device: torch.device, target: str = "stingray",
                  targets: Names = ("stingray", "goldfish", "pizza"), step: Positive = 1.0, max_steps: Count = 100,
-                 shown: Count = 4, narrow_win_below: Fraction = 0.5, invisible_levels: Positive = 4.0) -> dict:
+                 shown: Count = 4) -> dict:
     """The practical's naive targeted attack x ← x + η·g/‖g‖₂ on every image, for one target and several."""
     batch = prepare(imagenet_val, visualize_net, device)
     t = class_index(visualize_net, target)
@@ -101,7 +109,6 @@ def naive_attack(visualize_net: Network, imagenet_val: ImageSet, device: torch.d
     every = [main] + (_per_target(visualize_net, batch, others, step, max_steps) if others else [])
     pixels, adversarial = to_pixels(batch.x, visualize_net), to_pixels(result.adversarial, visualize_net)
     return {
-        "narrow_win_below": narrow_win_below, "invisible_levels": invisible_levels,
         "network": visualize_net.describe(), "model": visualize_net.name, "source": imagenet_val.source,
         "images": len(rows), "step": step, "step_pixels": step * float(np.mean(visualize_net.std)),
         "max_steps": max_steps, "target_index": t, **{k: v for k, v in main.items() if k != "index"},
@@ -160,8 +167,7 @@ def _survival_plot(rows: list[dict], transfer: float) -> Figure:
 
 @experiment
 def attack_consequences(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet, naive_attack: dict,
-                        device: torch.device, jpeg_qualities: Qualities = (75, 95, 50),
-                        often_above: Fraction = 0.5, rarely_below: Fraction = 0.1) -> dict:
+                        device: torch.device, jpeg_qualities: Qualities = (75, 95, 50)) -> dict:
     """Do the naive examples fool the other network, and do they survive being saved as PNG or JPEG?"""
     x = torch.as_tensor(naive_attack["adversarial"], device=device)
     target = int(naive_attack["target_index"])
@@ -179,7 +185,6 @@ def attack_consequences(visualize_net: Network, compare_net: Network, imagenet_v
               for q in jpeg_qualities]
     transfer = float((other == target)[fooled].sum() / n)
     return {
-        "often_above": often_above, "rarely_below": rarely_below,
         "network": visualize_net.describe(), "model": visualize_net.name, "compare": compare_net.describe(),
         "compare_model": compare_net.name, "same_network": same_network(visualize_net, compare_net),
         "target": naive_attack["target"],
@@ -246,8 +251,7 @@ def _comparison_plot(rows: list[dict], eps_levels: tuple, naive: list[float], ta
 
 @experiment
 def attack_comparison(visualize_net: Network, imagenet_val: ImageSet, naive_attack: dict, device: torch.device,
-                      eps_levels: Positives = (1.0, 2.0, 4.0, 8.0), pgd_steps: Count = 10, seed: Seed = 0,
-                      clear_gap: Fraction = 0.1, fgsm_gap: Fraction = 0.2) -> dict:
+                      eps_levels: Positives = (1.0, 2.0, 4.0, 8.0), pgd_steps: Count = 10, seed: Seed = 0) -> dict:
     """FGSM and PGD (untargeted and targeted) at several L∞ budgets, against the naive attack."""
     batch = prepare(imagenet_val, visualize_net, device)
     clean = predict(visualize_net, batch.x).classes
@@ -257,7 +261,6 @@ def attack_comparison(visualize_net: Network, imagenet_val: ImageSet, naive_atta
     pgd_targeted = [r for r in rows if r["method"] == "PGD" and r["targeted"]]
     best = max(pgd_targeted, key=lambda r: (r["success_rate"], -r["eps"]))
     return {
-        "clear_gap": clear_gap, "fgsm_gap": fgsm_gap,
         "network": visualize_net.describe(), "model": visualize_net.name, "target": naive_attack["target"],
         "eps_levels": list(eps_levels), "pgd_steps": pgd_steps, "seed": seed, "rows": rows, "naive_curve": naive,
         "naive_success": naive_attack["success_rate"], "naive_median_linf": naive_attack["median_linf"],

@@ -9,21 +9,13 @@ from matplotlib.figure import Figure
 
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
-from experiments.ch2_common import (
-    WIDTH, Panel, clip, image_grid, known_or_predicted, magnified, predict, prepare, same_network, short_name,
-    small_type, to_pixels, to_uint8, visible_gain,
-)
+from experiments.ch2_common import known_or_predicted, predict, prepare, to_pixels, to_uint8
+from experiments.figures import WIDTH, Panel, clip, image_grid, magnified, small_type, visible_gain
 from experiments.methods.classvis import ClassVisConfig, ClassVisResult, class_visualization, random_init
 from experiments.methods.transforms import normalize_bounds
-from experiments.settings import (
-    Count, CountOrZero, Fraction, Indices, NonNegative, NonNegatives, Positive, Positives, Seed,
-)
+from experiments.network_names import same_network, short_name
+from experiments.settings import Count, CountOrZero, Indices, NonNegative, NonNegatives, Positive, Positives, Seed
 from reportgen import experiment
-
-
-def _config(settings: dict) -> ClassVisConfig:
-    """The method's configuration from a result's stored settings (the same run, whichever experiment asks)."""
-    return ClassVisConfig(**{k: settings[k] for k in asdict(ClassVisConfig())})
 
 
 def _bounds(net: Network, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,9 +68,8 @@ def _snapshots(net: Network, result: ClassVisResult, targets: list[int]) -> tupl
 @experiment
 def class_images(visualize_net: Network, device: torch.device, classes: Indices = (76, 78, 187, 683, 366, 604, 113),
                  steps: Count = 200, lr: Positive = 5.0, l2_reg: NonNegative = 1e-3, max_jitter: CountOrZero = 16,
-                 blur_every: Count = 10,
-                 blur_sigma: NonNegative = 0.5, snapshot_steps: Indices = (0, 25, 50, 100, 200), seed: Seed = 0,
-                 certain_above: Fraction = 0.9, fairly_above: Fraction = 0.5) -> dict:
+                 blur_every: Count = 10, blur_sigma: NonNegative = 0.5,
+                 snapshot_steps: Indices = (0, 25, 50, 100, 200), seed: Seed = 0) -> dict:
     """Images generated from noise to maximize each class's score, all classes optimized as one batch."""
     config = ClassVisConfig(steps, lr, l2_reg, max_jitter, blur_every, blur_sigma)
     targets = [int(c) for c in classes]
@@ -89,9 +80,8 @@ def class_images(visualize_net: Network, device: torch.device, classes: Indices 
     panels = [Panel(p, f"{clip(r['name'], 15)}\np = {r['probability']:.2f}")
               for p, r in zip(to_pixels(result.images, visualize_net), rows)]
     return {
-        "certain_above": certain_above, "fairly_above": fairly_above,
         "network": visualize_net.describe(), "model": visualize_net.name,
-        "settings": {**asdict(config), "seed": seed, "classes": targets},
+        "config": config, "settings": {**asdict(config), "seed": seed, "classes": targets},
         "per_class": rows, "mean_probability": float(np.mean([r["probability"] for r in rows])),
         "min_probability": float(min(r["probability"] for r in rows)),
         "mean_start_probability": float(np.mean([r["start"] for r in rows])),
@@ -142,12 +132,10 @@ def _grid_figure(table: list[dict], images: np.ndarray, symbol: str) -> Figure:
 
 @experiment
 def class_image_grids(visualize_net: Network, class_images: dict, device: torch.device, grid_class: CountOrZero = 76,
-                      lrs: Positives = (1.0, 5.0, 20.0, 50.0), l2_regs: NonNegatives = (0.0, 1e-4, 1e-3, 1e-2),
-                      saturated_ratio: Fraction = 0.9, overshoot_gap: Fraction = 0.1,
-                      cost_gap: Fraction = 0.05) -> dict:
+                      lrs: Positives = (1.0, 5.0, 20.0, 50.0),
+                      l2_regs: NonNegatives = (0.0, 1e-4, 1e-3, 1e-2)) -> dict:
     """Grids over the number of steps (snapshots of the Q8 run), the step size and the L2 weight (one batch)."""
-    settings = class_images["settings"]
-    config = _config(settings)
+    settings, config = class_images["settings"], class_images["config"]
     pairs = _grid_runs(lrs, l2_regs, settings)
     init, generator = _noise(visualize_net, 1, settings["seed"], device)
     lr = torch.tensor([p[0] for p in pairs], device=device)
@@ -166,7 +154,6 @@ def class_image_grids(visualize_net: Network, class_images: dict, device: torch.
                     "roughness": float(rough.reshape(snaps.shape[:2])[:, j].mean())}
                    for j, s in enumerate(class_images["snapshot_steps"])]
     return {
-        "saturated_ratio": saturated_ratio, "overshoot_gap": overshoot_gap, "cost_gap": cost_gap,
         "network": visualize_net.describe(), "model": visualize_net.name,
         "grid_class": short_name(visualize_net, grid_class),
         "settings": settings, "runs": len(pairs), "lr_table": lr_table, "reg_table": reg_table,
@@ -203,8 +190,7 @@ def _from_image_figure(start: np.ndarray, final: np.ndarray, rows: list[dict]) -
 
 @experiment
 def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_images: dict, device: torch.device,
-                     images: Indices = (0, 7, 13, 19),
-                     layout_kept_above: Fraction = 0.5, small_change_below: Positive = 20.0) -> dict:
+                     images: Indices = (0, 7, 13, 19)) -> dict:
     """The class visualization started from real photos with their true class as target (the Q8 settings)."""
     settings = class_images["settings"]
     picked = _picked(imagenet_val, images)
@@ -212,7 +198,7 @@ def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_image
     x = batch.x[picked]
     targets = [int(t) for t in known_or_predicted(batch.labels[picked], predict(visualize_net, x).classes)]
     generator = torch.Generator(device="cpu").manual_seed(settings["seed"])
-    result = _generate(visualize_net, targets, x, _config(settings), generator, device)
+    result = _generate(visualize_net, targets, x, class_images["config"], generator, device)
     rows = _outcome(visualize_net, result, targets)
     start, final = to_uint8(x, visualize_net), to_uint8(result.images, visualize_net)
     change = np.abs(final.astype(np.float64) - start.astype(np.float64)).mean(axis=(1, 2, 3))
@@ -220,7 +206,6 @@ def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_image
     for r, i, c, k in zip(rows, picked, change, kept):
         r.update(image=i, mean_change=float(c), similarity=float(k))
     return {
-        "layout_kept_above": layout_kept_above, "small_change_below": small_change_below,
         "network": visualize_net.describe(), "model": visualize_net.name, "settings": settings, "per_image": rows,
         "indices": picked,
         "mean_start_probability": float(np.mean([r["start"] for r in rows])),
@@ -240,7 +225,7 @@ def _compare_run(compare_net: Network, imagenet_val: ImageSet, class_images: dic
     noise, generator = _noise(compare_net, len(classes), settings["seed"], device)
     photos = prepare(imagenet_val, compare_net, device).x[class_from_image["indices"]]
     photo_targets = [r["class"] for r in class_from_image["per_image"]]
-    result = _generate(compare_net, classes + photo_targets, torch.cat([noise, photos]), _config(settings),
+    result = _generate(compare_net, classes + photo_targets, torch.cat([noise, photos]), class_images["config"],
                        generator, device)
     rows = _outcome(compare_net, result, classes + photo_targets)
     images = to_uint8(result.images, compare_net)
@@ -259,7 +244,7 @@ def _side_by_side(first: np.ndarray, first_rows: list[dict], second: np.ndarray,
 
 @experiment
 def class_images_compare(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet, class_images: dict,
-                         class_from_image: dict, device: torch.device, same_within: Fraction = 0.05) -> dict:
+                         class_from_image: dict, device: torch.device) -> dict:
     """Q8 and Q10 with the compare network (same settings, same seeds), beside the first network's images."""
     same = same_network(visualize_net, compare_net)
     if same:  # the same numbers in give the same numbers out: the first network's results are the answer
@@ -269,7 +254,6 @@ def class_images_compare(visualize_net: Network, compare_net: Network, imagenet_
         rows, images, photo_rows, photo_images = _compare_run(compare_net, imagenet_val, class_images,
                                                               class_from_image, device)
     return {
-        "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "compare": compare_net.describe(),
         "compare_model": compare_net.name, "same_network": same,
         "settings": class_images["settings"], "per_class": rows, "per_image": photo_rows,

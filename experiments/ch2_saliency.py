@@ -8,14 +8,19 @@ from matplotlib.patches import Rectangle
 
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
-from experiments.ch2_common import (
-    WIDTH, Panel, Prediction, clip, image_grid, known_or_predicted, overlay, pixels_to_batch, predict, prepare,
-    same_network, scaled_map, short_name, small_type, to_pixels,
-)
+from experiments.ch2_common import Prediction, known_or_predicted, pixels_to_batch, predict, prepare, to_pixels
+from experiments.figures import WIDTH, Panel, clip, image_grid, overlay, scaled_map, small_type
 from experiments.methods.saliency import (
-    localize, map_agreement, mass_concentration, randomize_weights, rank_correlation, saliency, smoothgrad,
+    localize,
+    map_agreement,
+    mass_concentration,
+    randomize_weights,
+    rank_correlation,
+    saliency,
+    smoothgrad,
 )
 from experiments.methods.transforms import add_gaussian_noise, gaussian_blur
+from experiments.network_names import same_network, short_name
 from experiments.settings import Count, Fraction, NonNegative, Seed
 from reportgen import experiment
 
@@ -49,8 +54,7 @@ def _examples_figure(pixels: np.ndarray, maps: np.ndarray, rows: list[dict], pic
 
 @experiment
 def saliency_maps(visualize_net: Network, imagenet_val: ImageSet, device: torch.device,
-                  top_fraction: Fraction = 0.05, informative_share: Fraction = 0.25, examples: Count = 3,
-                  same_within: Fraction = 0.01) -> dict:
+                  top_fraction: Fraction = 0.05, informative_share: Fraction = 0.25, examples: Count = 3) -> dict:
     """Saliency maps of every image for its true class, and how concentrated each map's mass is."""
     batch = prepare(imagenet_val, visualize_net, device)
     pred = predict(visualize_net, batch.x)
@@ -67,11 +71,11 @@ def saliency_maps(visualize_net: Network, imagenet_val: ImageSet, device: torch.
     correct = np.array([r["correct"] for r in rows])
     known = imagenet_val.labels >= 0
     return {
-        "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "source": imagenet_val.source,
         "images": len(rows),
         "per_image": rows, "targets": targets.cpu().numpy(), "maps": maps.astype(np.float32),
         "top_fraction": top_fraction, "informative_share": informative_share,
+        "informative_density": informative_share / top_fraction,
         "informative_count": int(informative.sum()),
         "mean_concentration": float(share.mean()), "accuracy": float(correct[known].mean()) if known.any() else None,
         "correct_concentration": float(share[correct].mean()) if correct.any() else None,
@@ -111,9 +115,7 @@ def _limits_figure(pixels: np.ndarray, names: list[str], plain: np.ndarray, smoo
 @experiment
 def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: dict, device: torch.device,
                     noise_levels: NonNegative = 1.0, smooth_samples: Count = 16, smooth_noise: NonNegative = 0.15,
-                    examples: Count = 5, seed: Seed = 0,
-                    pass_gap: Fraction = 0.2, residual_above: Fraction = 0.05, fragile_below: Fraction = 0.8,
-                    same_within: Fraction = 0.1) -> dict:
+                    examples: Count = 5, seed: Seed = 0) -> dict:
     """Weight-randomization sanity check, sensitivity to imperceptible noise, and SmoothGrad beside the gradient."""
     batch = prepare(imagenet_val, visualize_net, device)
     maps = torch.as_tensor(saliency_maps["maps"])
@@ -130,8 +132,6 @@ def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_map
     names = [r["true"] for r in saliency_maps["per_image"][:k]]
     share = saliency_maps["top_fraction"]
     return {
-        "pass_gap": pass_gap, "residual_above": residual_above,
-        "fragile_below": fragile_below, "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "images": int(batch.x.shape[0]),
         "seed": seed,
         "random_correlation": float(np.nanmean(random_rho)), "random_correlations": random_rho.tolist(),
@@ -174,8 +174,7 @@ def _boxes_figure(pixels: np.ndarray, masks: np.ndarray, boxes: np.ndarray, name
 
 @experiment
 def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: dict, device: torch.device,
-                 quantile: Fraction = 0.8, smoothing: NonNegative = 4.0, largest_component: bool = True,
-                 same_within: Fraction = 0.02) -> dict:
+                 quantile: Fraction = 0.8, smoothing: NonNegative = 4.0, largest_component: bool = True) -> dict:
     """Boxes around each (smoothed) map's strongest pixels, and whether the network still recognizes the crop."""
     batch = prepare(imagenet_val, visualize_net, device)
     maps = torch.as_tensor(np.asarray(saliency_maps["maps"]))[:, None]
@@ -190,7 +189,6 @@ def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: 
     centred = predict(visualize_net, _crops(batch.x, centre, visualize_net)).classes == targets.cpu().numpy()
     names = [r["true"] for r in saliency_maps["per_image"]]
     return {
-        "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "quantile": quantile, "smoothing": smoothing,
         "largest_component": largest_component,
         "boxes": boxes, "box_fractions": box_fraction.tolist(), "mean_box_fraction": float(box_fraction.mean()),
@@ -223,8 +221,7 @@ def _compare_maps(compare_net: Network, imagenet_val: ImageSet, targets: np.ndar
 
 @experiment
 def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet, saliency_maps: dict,
-                     device: torch.device, examples: Count = 5,
-                     agree_above_chance: Fraction = 0.1, same_within: Fraction = 0.02) -> dict:
+                     device: torch.device, examples: Count = 5) -> dict:
     """The compare network's saliency maps beside the first network's, and how much they agree."""
     first = np.asarray(saliency_maps["maps"])
     same = same_network(visualize_net, compare_net)
@@ -236,7 +233,6 @@ def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val:
     picks = list(range(min(examples, len(first))))
     names = [r["true"] for r in saliency_maps["per_image"]]
     return {
-        "agree_above_chance": agree_above_chance, "same_within": same_within,
         "network": visualize_net.describe(), "model": visualize_net.name, "compare": compare_net.describe(),
         "compare_model": compare_net.name, "same_network": same,
         "correlations": rho.tolist(), "mean_correlation": float(np.nanmean(rho)),

@@ -20,6 +20,7 @@ from reportgen.project import Project
 from reportgen.registry import discover
 from reportgen.runner import Outcome, Runner, Selection
 from reportgen.sources import SourceIndex
+from reportgen.status import Status
 
 MANIFEST = "manifest.json"
 
@@ -86,7 +87,7 @@ def _build(project: Project, options: Options, say, pool) -> int:
     if previous.get("stamp") == stamp and previous.get("complete") and not options.force and not options.only:
         # Nothing an experiment depends on changed: what succeeded is cached, and what failed would fail again
         # (a transient failure is retried with --force NAME).
-        outcomes = {n: Outcome(n, "cached" if o["status"] in ("ran", "cached") else o["status"], o["key"],
+        outcomes = {n: Outcome(n, Status.CACHED if Status(o["status"]).computed else Status(o["status"]), o["key"],
                                o.get("reason"), o["meta"]) for n, o in previous["outcomes"].items()}
         say("nothing changed since the last build: no experiment to run")
         watch, choices = previous["watch"], [Choice(**c) for c in previous.get("choices", [])]
@@ -101,7 +102,7 @@ def _build(project: Project, options: Options, say, pool) -> int:
         render = report.write(project, options, settings, outcomes, choices, previous.get("render"), say)
     finally:  # the outcomes are recorded even when a template error stops the report
         _write_manifest(project, stamp, watch, outcomes, not options.only, render, choices)
-    failed = [o for o in outcomes.values() if o.status in ("failed", "skipped")]
+    failed = [o for o in outcomes.values() if not o.computed]
     for line in _summary(failed):
         say(line)
     say(f"{len(outcomes) - len(failed)} of {len(outcomes)} experiments computed; report in {project.build}")
@@ -127,7 +128,8 @@ def prepare(project: Project, options: Options, settings: config.Settings, may_f
     registry = discover(project.experiments)
     # with a cluster, `--device cuda` names the workers' device: the client (a login node) may have no GPU
     device = "cuda" if options.scheduler and options.device == "cuda" else resolve_device(options.device)
-    context = Context(device, options.offline, options.cache_dir, strict=options.strict, may_fetch=may_fetch)
+    context = Context(device, options.offline, options.cache_dir, strict=options.strict, may_fetch=may_fetch,
+                      packages=project.packages)
     index = SourceIndex(project.root, exclude=(Path(__file__).resolve().parent,))
     return plan(registry, settings, context, index), context
 

@@ -11,10 +11,11 @@ import threading
 from pathlib import Path
 
 from reportgen import build as build_
-from reportgen.cache import Cache, explain
 from reportgen.assets import AssetError
+from reportgen.cache import Cache, explain
 from reportgen.errors import UserError
 from reportgen.project import find_project
+from reportgen.status import Status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -151,7 +152,7 @@ def status(project, options, args) -> int:
         last = cache.last(name)
         if cache.has(name, p.key):
             state = "fresh"
-        elif last and last["key"] == p.key and last["status"] == "failed":
+        elif last and last["key"] == p.key and last["status"] == Status.FAILED:
             state = f"failed: {last.get('reason')}"
         else:
             state = "never run" if last is None else "stale: " + "; ".join(explain(last["parts"], p.parts))

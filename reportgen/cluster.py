@@ -53,7 +53,7 @@ class Pool:
                 part.close()
         self._client = self._cluster = None
 
-    def __enter__(self) -> "Pool":
+    def __enter__(self) -> Pool:
         return self
 
     def __exit__(self, *exc: Any) -> None:

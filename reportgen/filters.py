@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import math
 import operator
+import os
+from pathlib import Path
 from typing import Any
+
+import jinja2
 
 
 def thousands(value: Any) -> str:
@@ -48,4 +52,44 @@ def signed(value: Any, digits: int = 1) -> str:
     return f"{float(value) * 100:+.{digits}f} points"
 
 
-ALL = {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds, "signed": signed}
+def plural(count: Any, many: str = "s", one: str = "") -> str:
+    """The ending after a count: "layer{{ n|plural }}" reads "1 layer", "2 layers"."""
+    return one if count == 1 else many
+
+
+def columns(rows: Any, count: int = 2) -> list[tuple[Any, ...]]:
+    """A list laid out down `count` columns, as table rows: [1, 2, 3] → [(1, 3), (2, None)]."""
+    rows = list(rows)
+    height = math.ceil(len(rows) / count)
+    return [tuple(rows[i + k * height] if i + k * height < len(rows) else None for k in range(count))
+            for i in range(height)]
+
+
+def apply(value: Any, name: str) -> str:
+    """The filter called `name` applied to `value`: a format chosen by data, e.g. a question's key number."""
+    if name not in FORMATS:
+        raise ValueError(f"no number format named {name!r}; use one of {', '.join(FORMATS)}")
+    return FORMATS[name](value)
+
+
+def relative_place(value: Any, root: str | os.PathLike, home: str | os.PathLike) -> Any:
+    """An absolute path inside `root` relative to it, one inside `home` as "~/…"; anything else unchanged."""
+    if not isinstance(value, str) or not os.path.isabs(value):
+        return value
+    path = Path(value)
+    for base, shown in ((Path(root), None), (Path(home), "~")):
+        if path.is_relative_to(base) and path != base:
+            rest = path.relative_to(base).as_posix()
+            return f"{shown}/{rest}" if shown else rest
+    return value
+
+
+@jinja2.pass_context
+def place(context: Any, value: Any) -> Any:
+    """A path as the report shows it: relative to the project (`build.root`) or the user's home, not this disk's."""
+    root = context.get("build", {}).get("root", "") or os.getcwd()
+    return relative_place(value, root, os.path.expanduser("~"))
+
+
+FORMATS = {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds, "signed": signed}
+ALL = {**FORMATS, "plural": plural, "columns": columns, "apply": apply, "place": place}

@@ -8,8 +8,9 @@ from __future__ import annotations
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from distributed import as_completed
 from distributed.scheduler import KilledWorker
@@ -19,6 +20,7 @@ from reportgen.cache import Cache
 from reportgen.cluster import GPU, SHARED_GPU, Pool
 from reportgen.plan import Context, Planned
 from reportgen.runner import Outcome, Runner, Selection
+from reportgen.status import Status
 from reportgen.worker import PLUGIN, BuildPlugin, NeedsFailed, Spec, Task, run
 
 DIED = "its worker process died while running it, and again when retried (killed, or out of memory)"
@@ -40,11 +42,11 @@ class ParallelRunner(Runner):
         if name not in self.outcomes:
             blocker = self.blocker(self.planned[name])
             if blocker:
-                self.outcomes[name] = Outcome(name, "skipped", self.planned[name].key, blocker)
+                self.outcomes[name] = Outcome(name, Status.SKIPPED, self.planned[name].key, blocker)
 
     def run(self, selection: Selection, blocked: dict[str, str] | None = None) -> dict[str, Outcome]:
         for name, reason in (blocked or {}).items():
-            self.outcomes[name] = Outcome(name, "failed", self.planned[name].key, reason)
+            self.outcomes[name] = Outcome(name, Status.FAILED, self.planned[name].key, reason)
         experiments = [p for p in self.planned.values() if p.node.is_experiment]
         counters = {p.node.name: f"[{i:>2}/{len(experiments)}]" for i, p in enumerate(experiments, 1)}
         waiting, ready, running, completed = list(experiments), [], {}, None
@@ -77,7 +79,8 @@ class ParallelRunner(Runner):
         return {p.node.name: self.outcomes[p.node.name] for p in experiments}
 
     def _inputs_settled(self, p: Planned) -> bool:
-        return all(i in self.outcomes for i in p.node.inputs if i in self.planned and self.planned[i].node.is_experiment)
+        return all(i in self.outcomes for i in p.node.inputs
+                   if i in self.planned and self.planned[i].node.is_experiment)
 
     def _slots(self) -> int:
         """How many experiments the cluster runs at once now: its workers' threads (at least 1, so that a cluster
@@ -119,7 +122,7 @@ class ParallelRunner(Runner):
             store.write_files(self.cache.entry(p.node.name, p.key), done.files)
         except NeedsFailed as exc:
             self.progress(f"{counter} {p.node.name}: skipped ({str(exc).split(': ', 1)[0]})")
-            return Outcome(p.node.name, "skipped", p.key, str(exc))
+            return Outcome(p.node.name, Status.SKIPPED, p.key, str(exc))
         except KilledWorker as exc:
             return self.failed(p, exc, wall, counter, reason=DIED)
         except Exception as exc:  # noqa: BLE001 — isolated as in the sequential runner
@@ -132,9 +135,10 @@ class ParallelRunner(Runner):
         if outcome is None and needs:
             self._start()
             if not self.pool.workers_with(next(iter(needs))):
-                reason = f"it runs on the GPU, and no worker of the cluster offers the Dask resource {next(iter(needs))}"
+                reason = ("it runs on the GPU, and no worker of the cluster offers the Dask resource "
+                          f"{next(iter(needs))}")
                 self.progress(f"{counter} {p.node.name}: FAILED — {reason}")
-                return Outcome(p.node.name, "failed", p.key, reason)
+                return Outcome(p.node.name, Status.FAILED, p.key, reason)
         return outcome
 
 

@@ -24,6 +24,7 @@ class Context:
     seed: int = 0
     strict: bool = False  # a stand-in for anything configured is an error
     may_fetch: bool = True  # resources may download while resolving (a build); False: status, list
+    packages: tuple[str, ...] = ()  # the project's top-level packages: stored dataclasses are rebuilt from these
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def resolve_choices(registry: Registry, settings: config.Settings, context: Cont
             choice = node.meta.resolve(offline=context.offline or not context.may_fetch, **params)
             choices[node.name] = dataclasses.replace(choice, section=choice.section or node.section)
         except (ValueError, OSError) as exc:
-            raise UserError(f"[{node.section}]: {exc}") from None
+            raise UserError(f"[{node.section}] {exc}") from None
     substitutes = [c for c in choices.values() if c.substitute]
     if context.strict and substitutes:
         lines = "\n  ".join(c.line() for c in substitutes)

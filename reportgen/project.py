@@ -20,6 +20,7 @@ class Project:
     main_template: str
     default_config: Path | None
     out: Path | None = None  # where this build's report goes, when not build/ (a sweep's combination)
+    verdicts: str | None = None  # package of the verdict functions, imported alone when rendering
 
     @property
     def build(self) -> Path:
@@ -29,6 +30,11 @@ class Project:
     def cache(self) -> Path:
         """Cached results, shared by every build of the project."""
         return self.root / "build" / "cache"
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The top-level packages whose dataclasses a stored result may name."""
+        return (self.experiments.split(".")[0],)
 
     def importable(self) -> None:
         """Make the project's packages importable (also when it is not installed)."""
@@ -64,4 +70,5 @@ def _project(root: Path, table: dict) -> Project:
         templates=root / table.get("templates", "templates"),
         main_template=table.get("main_template", "report.html.j2"),
         default_config=config if config.is_file() else None,
+        verdicts=table.get("verdicts", table.get("experiments", "experiments") + ".verdicts"),
     )

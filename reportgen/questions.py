@@ -1,10 +1,13 @@
 """The questions a report answers, and whether each is answered by what was computed."""
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from reportgen.errors import UserError
+from reportgen.status import Status
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,9 @@ class Question:
     label: str  # "★" or "Bonus"
     text: str  # the question, restated in the project's own words
     needs: tuple[str, ...] = ()  # experiments the answer shows
-    key_numbers: tuple[tuple[str, str], ...] = ()  # (label, "experiment.key.key") of the numbers it rests on
+    # (label, "experiment.key.key", format) of the numbers it rests on; format names a filter ("pct", "thousands",
+    # "sig", "num"); without one, integers get thousands separators and other numbers 3 significant figures
+    key_numbers: tuple[tuple[str, ...], ...] = ()
 
     @property
     def chapter(self) -> int:
@@ -25,6 +30,11 @@ class Question:
     @property
     def anchor(self) -> str:
         return "q" + self.id.replace(".", "-").lower()
+
+    @property
+    def number_formats(self) -> dict[str, str]:
+        """Each key number's format (the filter that shows it), "" where none is given."""
+        return {entry[0]: entry[2] if len(entry) > 2 else "" for entry in self.key_numbers}
 
 
 @dataclass(frozen=True)
@@ -42,10 +52,15 @@ class Answer:
 
 
 def lookup(results: Mapping[str, Any], path: str) -> Any:
-    """`results["a"]["b"]["c"]` for the path "a.b.c" (numeric parts index lists)."""
+    """`results["a"]["b"]["c"]` for the path "a.b.c" (numeric parts index lists, names a dataclass's fields)."""
     value: Any = results
     for part in path.split("."):
-        value = value[int(part)] if isinstance(value, (list, tuple)) else value[part]
+        if isinstance(value, (list, tuple)):
+            value = value[int(part)]
+        elif dataclasses.is_dataclass(value):
+            value = getattr(value, part) if part in {f.name for f in dataclasses.fields(value)} else value[part]
+        else:
+            value = value[part]
     return value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
 
 
@@ -57,9 +72,9 @@ def answer(question: Question, statuses: Mapping[str, tuple[str, str | None]], r
         if name not in statuses:
             return Answer(question, "not computed", f"experiment {name} does not exist in this project yet", {})
         status, reason = statuses[name]
-        if status not in ("ran", "cached"):
+        if not Status(status).computed:
             return Answer(question, "not computed", f"{name} {status}: {reason}", {})
-    numbers = {label: _key_number(question, path, results) for label, path in question.key_numbers}
+    numbers = {label: _key_number(question, path, results) for label, path, *_ in question.key_numbers}
     return Answer(question, "answered", None, numbers)
 
 

@@ -6,8 +6,9 @@ import graphlib
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from reportgen import constraints
 from reportgen.constraints import Constraint
@@ -21,7 +22,7 @@ BUILTINS = ("device", "offline", "cache_dir")  # provided by the engine itself
 class Meta:
     """What the decorators attach to a function."""
 
-    kind: str  # "experiment" or "resource"
+    kind: str  # "experiment", "resource" or "verdict" (see reportgen.verdicts)
     section: str | None = None  # configuration section; defaults to the function's name
     fingerprint: Callable[..., Any] | None = None  # resource: cheap identity of what it loads
     assets: Callable[..., list] | None = None  # resource: the files it needs, checked before a build
@@ -75,8 +76,14 @@ class Node:
         return self.meta.kind == "experiment"
 
     @property
+    def is_verdict(self) -> bool:
+        return self.meta.kind == "verdict"
+
+    @property
     def section(self) -> str:
-        return self.meta.section or self.name
+        if self.meta.section:
+            return self.meta.section
+        return self.inputs[0] if self.is_verdict and self.inputs else self.name
 
     @property
     def caption(self) -> str:
@@ -149,6 +156,12 @@ def build_registry(nodes: dict[str, Node]) -> Registry:
     known = set(nodes) | set(BUILTINS)
     for node in nodes.values():
         for name in node.inputs:
+            if name in nodes and nodes[name].is_verdict:
+                raise UserError(f"{node.meta.kind} '{node.name}' takes verdict '{name}' as "
+                                "input; verdicts are made when the report is rendered: take the experiment it judges")
+            if node.is_verdict and not (name in nodes and nodes[name].is_experiment):
+                raise UserError(f"verdict '{node.name}' takes input '{name}', which is no experiment; a verdict "
+                                "judges experiments' results only")
             if name not in known:
                 hint = difflib.get_close_matches(name, known, n=1)
                 extra = f" (did you mean '{hint[0]}'?)" if hint else ""

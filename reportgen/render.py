@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import shutil
 import traceback
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ def publish_figures(results: dict[str, Any], folder: Path, self_contained: bool)
 def _figures(value: Any) -> list[store.Figure]:
     if isinstance(value, store.Figure):
         return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [f for field in dataclasses.fields(value) for f in _figures(getattr(value, field.name))]
     if isinstance(value, dict):
         return [f for v in value.values() for f in _figures(v)]
     if isinstance(value, list):

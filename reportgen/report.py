@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from reportgen import cache, config, render, store
+from reportgen import cache, config, render, store, verdicts
 from reportgen.assets import Choice
 from reportgen.questions import Answer, answer
 from reportgen.runner import Outcome
@@ -24,7 +24,9 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
           previous: str | None, say) -> str:
     """Write the PDF, the HTML and results.json (in that order, each atomically) unless nothing changed; returns the
     stamp of what the report shows. `choices`: what each resource section resolved to (stand-ins included)."""
-    stamp = _render_stamp(project, options, settings, outcomes, choices)
+    project.importable()
+    judges = verdicts.discover_verdicts(project.verdicts)
+    stamp = _render_stamp(project, options, settings, outcomes, choices, verdicts.stamp(judges, settings))
     outputs = [project.build / "results.json", project.build / "report.html"]
     outputs += [project.build / "report.pdf"] if options.pdf else []
     if stamp == previous and all(p.exists() for p in outputs):
@@ -32,9 +34,13 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
         say("report up to date")
         return stamp
     cache_ = cache.Cache(project.cache)
-    results = {n: store.read_entry(cache_.entry(n, o.key)) for n, o in outcomes.items() if o.status in ("ran", "cached")}
-    answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()}, results) for q in project.load_questions()]
-    context = template_context(project, settings, outcomes, results, answers, options.self_contained, choices)
+    results = {n: store.read_entry(cache_.entry(n, o.key), project.packages) for n, o in outcomes.items()
+               if o.computed}
+    answers = [answer(q, {n: (o.status, o.reason) for n, o in outcomes.items()},
+                      results) for q in project.load_questions()]
+    context = template_context(project, settings, outcomes, results, answers, options.self_contained,
+                               verdicts.judge(judges, settings, results), choices)
+    context["cutoffs"] = {n.section: verdicts.cutoffs(n, settings) for n in judges}
     # Everything is written into a staging folder and swapped in together: a template error, Ctrl-C or SIGTERM
     # while rendering or writing the PDF leaves the previous report, figures and results.json as they were.
     staging = store.staging_folder(project.build)
@@ -75,21 +81,23 @@ def refresh_statuses(path: Path, outcomes: dict[str, Outcome]) -> None:
 
 
 def _render_stamp(project, options, settings: config.Settings, outcomes: dict[str, Outcome],
-                  choices: list[Choice]) -> str:
+                  choices: list[Choice], judged_by: list[Any]) -> str:
     h = hashlib.sha256()
     for path in sorted(project.templates.rglob("*")):
         if path.is_file():
             h.update(path.as_posix().encode() + path.read_bytes())
     h.update(repr(project.load_questions()).encode())  # the questions' text is shown too
     h.update(repr(_sections(project)).encode())  # and the section titles
-    state = {n: [o.key, o.status in ("ran", "cached"), o.reason] for n, o in outcomes.items()}
-    h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained,
+    state = {n: [o.key, o.computed, o.reason] for n, o in outcomes.items()}
+    h.update(json.dumps([state, settings.section("report"), options.pdf, options.self_contained, judged_by,
                          [dataclasses.asdict(c) for c in choices]], sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
 
 def scalars(value: Any, prefix: str = "") -> dict[str, Any]:
     """The numbers and short strings of a result, flattened to dotted keys."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         found: dict[str, Any] = {}
         for k, v in value.items():
@@ -126,21 +134,24 @@ def _finite(value: Any) -> Any:
 
 
 def template_context(project, settings, outcomes, results, answers, self_contained: bool,
-                     choices: list[Choice] = ()) -> dict[str, Any]:
-    """Everything the templates may use."""
+                     judged: dict[str, Any] | None = None, choices: list[Choice] = ()) -> dict[str, Any]:
+    """Everything the templates may use; `verdicts` holds each verdict under the name of what it judges."""
     sections = _sections(project)
     return {
         "choices": {c.section: c for c in choices},  # what each network role or data set resolved to
         "stand_ins": [c for c in choices if c.substitute],
         "report": {**DEFAULT_REPORT, **settings.section("report")},
         "results": results,
+        "verdicts": judged or {},
+        "cutoffs": {},  # per judged experiment, its verdict's cut-offs (filled in by write)
         "outcomes": outcomes,
         "answers": {a.question.id: a for a in answers},
         "questions": answers,
         "sections": sections,
         "outline": outline(answers, sections),
+        "chapters": list(dict.fromkeys(a.question.chapter for a in answers)),  # in the questions' order
         "resources": resources_read(outcomes),
-        "build": {"commit": _commit(project.root), "date": datetime.date.today().isoformat(),
+        "build": {"commit": _commit(project.root), "date": datetime.date.today().isoformat(), "root": str(project.root),
                   "versions": cache.library_versions(), "config": settings.source},
         "self_contained": self_contained,
     }

@@ -19,6 +19,7 @@ from reportgen.assets import AssetError
 from reportgen.cache import Cache
 from reportgen.errors import UserError
 from reportgen.plan import Context, Planned
+from reportgen.status import Status
 
 
 NOT_SELECTED = "not selected by --only and not in the cache"  # a skip asked for, not a failure
@@ -29,7 +30,7 @@ class Outcome:
     """What happened to one experiment in this build."""
 
     name: str
-    status: str  # ran | cached | failed | skipped
+    status: Status
     key: str
     reason: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -37,7 +38,11 @@ class Outcome:
     @property
     def missing(self) -> bool:
         """Not computed although it should have been: failed, or skipped for a reason other than --only."""
-        return self.status == "failed" or (self.status == "skipped" and self.reason != NOT_SELECTED)
+        return self.status == Status.FAILED or (self.status == Status.SKIPPED and self.reason != NOT_SELECTED)
+
+    @property
+    def computed(self) -> bool:
+        return Status(self.status).computed
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ class Runner:
     def run(self, selection: Selection, blocked: dict[str, str] | None = None) -> dict[str, Outcome]:
         """Run every node in order; `blocked` maps resources known to be unusable to the reason."""
         for name, reason in (blocked or {}).items():
-            self.outcomes[name] = Outcome(name, "failed", self.planned[name].key, reason)
+            self.outcomes[name] = Outcome(name, Status.FAILED, self.planned[name].key, reason)
         experiments = [p for p in self.planned.values() if p.node.is_experiment]
         for i, p in enumerate(experiments, 1):
             self.outcomes[p.node.name] = self._one(p, selection, f"[{i:>2}/{len(experiments)}]")
@@ -132,14 +137,14 @@ class Runner:
         name = p.node.name
         if self.cache.has(name, p.key) and not selection.forced(name):
             self.progress(f"{counter} {name}: cached")
-            return Outcome(name, "cached", p.key, meta=store.read_meta(self.cache.entry(name, p.key)))
+            return Outcome(name, Status.CACHED, p.key, meta=store.read_meta(self.cache.entry(name, p.key)))
         if selection.selected(name):
             blocker = self.blocker(p)
         else:  # checked first, so that no resource is loaded (or downloaded) for it
             blocker = NOT_SELECTED
         if blocker:
             self.progress(f"{counter} {name}: skipped ({blocker.split(': ', 1)[0]})")
-            return Outcome(name, "skipped", p.key, blocker)
+            return Outcome(name, Status.SKIPPED, p.key, blocker)
         return None
 
     def blocker(self, p: Planned) -> str | None:
@@ -148,7 +153,7 @@ class Runner:
             if dep in self.planned and not self.planned[dep].node.is_experiment:
                 self._load_resource(dep)
             outcome = self.outcomes.get(dep)
-            if outcome and outcome.status in ("failed", "skipped"):
+            if outcome and not outcome.computed:
                 return f"needs {dep}, which {outcome.status}: {outcome.reason}"
         return None
 
@@ -177,9 +182,9 @@ class Runner:
 
     def stored(self, p: Planned, meta: dict[str, Any], counter: str) -> Outcome:
         """Record a result that is now in the cache."""
-        self.cache.record(p.node.name, {"key": p.key, "parts": p.parts, "status": "ran"})
+        self.cache.record(p.node.name, {"key": p.key, "parts": p.parts, "status": Status.RAN})
         self.progress(f"{counter} {p.node.name}: ran in {meta['wall_s']:.2f} s")
-        return Outcome(p.node.name, "ran", p.key, meta=meta)
+        return Outcome(p.node.name, Status.RAN, p.key, meta=meta)
 
     def _provenance(self, p: Planned) -> dict[str, Any]:
         """The fingerprints (file, hash, size…) of the resources this experiment read, for the appendix."""
@@ -191,9 +196,9 @@ class Runner:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{p.node.name}.log"
         log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-        self.cache.record(p.node.name, {"key": p.key, "parts": p.parts, "status": "failed", "reason": reason})
+        self.cache.record(p.node.name, {"key": p.key, "parts": p.parts, "status": Status.FAILED, "reason": reason})
         self.progress(f"{counter} {p.node.name}: FAILED after {wall:.2f} s — {reason} (traceback: {log})")
-        return Outcome(p.node.name, "failed", p.key, reason, {"wall_s": round(wall, 3)})
+        return Outcome(p.node.name, Status.FAILED, p.key, reason, {"wall_s": round(wall, 3)})
 
     @contextlib.contextmanager
     def given(self, values: dict[str, Any]) -> Iterator[None]:
@@ -211,7 +216,8 @@ class Runner:
             if name not in self.planned:
                 self._values[name] = self._builtin(name)
             elif self.planned[name].node.is_experiment:
-                self._values[name] = store.read_entry(self.cache.entry(name, self.planned[name].key))
+                self._values[name] = store.read_entry(self.cache.entry(name, self.planned[name].key),
+                                                     self.context.packages)
             else:
                 self._load_resource(name)
         return self._values[name]
@@ -222,13 +228,13 @@ class Runner:
         p = self.planned[name]
         blocker = self.blocker(p)
         if blocker:
-            self.outcomes[name] = Outcome(name, "skipped", p.key, blocker)
+            self.outcomes[name] = Outcome(name, Status.SKIPPED, p.key, blocker)
             return
         try:
             self._values[name] = p.node.fn(**p.params, **{i: self.value(i) for i in p.node.inputs})
-            self.outcomes[name] = Outcome(name, "ran", p.key)
+            self.outcomes[name] = Outcome(name, Status.RAN, p.key)
         except Exception as exc:
-            self.outcomes[name] = Outcome(name, "failed", p.key, one_line(exc))
+            self.outcomes[name] = Outcome(name, Status.FAILED, p.key, one_line(exc))
 
     def _builtin(self, name: str) -> Any:
         if name == "device":

@@ -1,17 +1,22 @@
-"""The one place that writes results: figures as SVG/PNG, arrays as .npz, the rest as JSON — atomically."""
+"""The one place that writes results: figures as SVG/PNG, arrays as .npz, the rest as JSON — atomically.
+
+A dataclass is stored with its qualified name and rebuilt on read, but only from the packages the reader names
+(the project's own): a class is found by importing its module by name, so a data file never runs other code."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import math
 import os
 import shutil
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +58,9 @@ class _Scraper:
         if isinstance(value, np.generic):
             value = value.item()
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            return {"__dataclass__": _qualified_name(type(value), where),
+                    "fields": {f.name: self(getattr(value, f.name), f"{where}.{f.name}")
+                               for f in dataclasses.fields(value)}}
         if isinstance(value, dict):
             return {str(k): self(v, f"{where}[{k!r}]") for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -83,6 +90,13 @@ class _Scraper:
         return name
 
 
+def _qualified_name(cls: type, where: str) -> str:
+    if "<locals>" in cls.__qualname__:
+        raise TypeError(f"{where}: cannot store an instance of {cls.__qualname__}, a class defined inside a "
+                        "function (it could not be found again); define it at module level")
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
 def _figure_metadata(is_image: bool) -> dict[str, Any]:
     # No dates in the files, so that the same result gives the same bytes.
     return {"Software": None} if is_image else {"Date": None, "Creator": None}
@@ -107,29 +121,69 @@ def write_entry(final: Path, value: Any, meta: dict[str, Any]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_entry(folder: Path) -> Any:
-    """The stored value, with figures as `Figure` and arrays as numpy arrays."""
+def read_entry(folder: Path, packages: tuple[str, ...] = ()) -> Any:
+    """The stored value, with figures as `Figure`, arrays as numpy arrays, and dataclasses rebuilt — only those
+    of the top-level `packages` (the project's): a stored class name elsewhere is an error, never imported."""
     data = json.loads((folder / RESULT).read_text(encoding="utf-8"))
     arrays = np.load(folder / ARRAYS, allow_pickle=False) if (folder / ARRAYS).exists() else {}
-    return _revive(data, folder, arrays)
+    return _Reviver(folder, arrays, packages)(data)
 
 
 def read_meta(folder: Path) -> dict[str, Any]:
     return json.loads((folder / META).read_text(encoding="utf-8"))
 
 
-def _revive(data: Any, folder: Path, arrays: Any) -> Any:
-    if isinstance(data, dict):
-        if set(data) == {"__figure__"}:
-            return Figure(folder / data["__figure__"], data["__figure__"])
-        if set(data) == {"__array__"}:
-            return arrays[data["__array__"]]
-        if set(data) == {"__float__"}:
-            return float(data["__float__"])
-        return {k: _revive(v, folder, arrays) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_revive(v, folder, arrays) for v in data]
-    return data
+@dataclass(frozen=True)
+class _Reviver:
+    folder: Path
+    arrays: Any
+    packages: tuple[str, ...]
+
+    def __call__(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            if set(data) == {"__figure__"}:
+                return Figure(self.folder / data["__figure__"], data["__figure__"])
+            if set(data) == {"__array__"}:
+                return self.arrays[data["__array__"]]
+            if set(data) == {"__float__"}:
+                return float(data["__float__"])
+            if set(data) == {"__dataclass__", "fields"}:
+                return self._dataclass(data["__dataclass__"], data["fields"])
+            return {k: self(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self(v) for v in data]
+        return data
+
+    def _dataclass(self, name: str, fields: dict[str, Any]) -> Any:
+        cls = find_dataclass(name, self.packages, self.folder)
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.init and f.name in fields:
+                value = self(fields[f.name])
+                values[f.name] = tuple(value) if isinstance(value, list) and _is_tuple(f.type) else value
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ValueError(f"{self.folder}: stored {name} does not fit the class any more ({exc}); "
+                             "delete this cache entry") from None
+
+
+def _is_tuple(annotation: Any) -> bool:
+    return annotation is tuple or str(annotation).startswith(("tuple", "typing.Tuple", "Tuple"))
+
+
+def find_dataclass(name: str, packages: tuple[str, ...], where: Path | str = "") -> type:
+    """The dataclass `module:Qualified.Name`, imported by module name only from one of `packages`."""
+    module, _, qualname = name.partition(":")
+    if module.split(".")[0] not in packages or not qualname:
+        raise ValueError(f"{where}: stored class {name!r} is not from this project's packages "
+                         f"({', '.join(packages) or 'none'}); it is not imported — delete this cache entry")
+    value: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        value = getattr(value, part, None)
+    if not (isinstance(value, type) and dataclasses.is_dataclass(value)):
+        raise ValueError(f"{where}: stored class {name!r} is no dataclass of {module}; delete this cache entry")
+    return value
 
 
 def _write_json(path: Path, data: Any) -> None:

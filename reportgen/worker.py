@@ -125,7 +125,8 @@ def run(task: Task, inputs: dict[str, str | dict[str, bytes]]) -> Done:
     p = runner.planned[task.name]
     plugin.check_like_client(p)
     with tempfile.TemporaryDirectory(prefix="reportgen-") as tmp:
-        values = {name: _read(stored, Path(tmp) / name) for name, stored in inputs.items()}
+        packages = runner.context.packages  # stored dataclasses are rebuilt from the project's packages only
+        values = {name: _read(stored, Path(tmp) / name, packages) for name, stored in inputs.items()}
         with runner.given(values):
             blocker = runner.blocker(p)  # loads the resources it reads (once per worker and build)
             if blocker:
@@ -135,11 +136,11 @@ def run(task: Task, inputs: dict[str, str | dict[str, bytes]]) -> Done:
         return Done(store.entry_files(Path(tmp) / "result"), meta)
 
 
-def _read(stored: str | dict[str, bytes], folder: Path) -> Any:
+def _read(stored: str | dict[str, bytes], folder: Path, packages: tuple[str, ...]) -> Any:
     if isinstance(stored, str):  # the client's cache is on a file system this worker shares
-        return store.read_entry(Path(stored))
+        return store.read_entry(Path(stored), packages)
     store.write_files(folder, stored)
-    return store.read_entry(folder)
+    return store.read_entry(folder, packages)
 
 
 

@@ -6,7 +6,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,10 +21,10 @@ class Element:
     tag: str
     attrs: dict[str, str]
     classes: set[str]
-    ancestors: list["Element"]
+    ancestors: list[Element]
     text: list[str] = field(default_factory=list)
 
-    def inside(self, tag: str, cls: str | None = None) -> "Element | None":
+    def inside(self, tag: str, cls: str | None = None) -> Element | None:
         """The nearest enclosing element with this tag (and class)."""
         return next((a for a in reversed(self.ancestors) if a.tag == tag and (cls is None or cls in a.classes)), None)
 
@@ -168,3 +167,10 @@ def test_each_answer_links_to_the_provenance_of_its_experiments(built_report, pa
     computed = [n for n, e in experiments.items() if e["status"] in ("ran", "cached")]
     evidence_links = {e.attrs["href"] for e in page.find("a") if e.attrs.get("href", "").startswith("#exp-")}
     assert {f"#exp-{n}" for n in computed} <= evidence_links
+
+
+def test_the_provenance_lists_each_verdicts_cut_offs_apart_from_the_settings(built_report) -> None:
+    html = built_report.html.read_text(encoding="utf-8")
+    row = html[html.index('id="exp-architecture_params"'):]
+    row = row[:row.index("</tbody>")]
+    assert "cut-offs of its verdict" in row and "<code>classifier_heavy_above=0.5</code>" in row

@@ -104,7 +104,8 @@ def test_title_page_metadata_and_page_numbers(built_report, reader, pages) -> No
     title_page = " ".join(pages[0])
     for text in (report["course"], *report["authors"], "Networks and data"):
         assert text in title_page
-    assert "transfer_arch" in title_page  # the resources the computed experiments read
+    # what each network role resolved to: offline, with no practical's weights at hand, the stand-ins
+    assert "networks.transfer" in title_page and "Stand-in networks" in title_page
     assert not any(FOOTER.match(line) for line in pages[0])  # no header or footer on the title page
     total = len(pages)
     for number, lines in enumerate(pages[1:], 2):

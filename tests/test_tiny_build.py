@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from experiments.practical import QUESTIONS
 from tests.tiny import tiny_net, write_imagenet_val, write_scene15
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,9 +84,25 @@ workers = 0
 """
 
 
+def add_question(project: Path) -> None:
+    """The README's "Adding a question", done to the copy with the files of tests/tiny_question/."""
+    example = ROOT / "tests" / "tiny_question"
+    shutil.copy(example / "brightness.py", project / "experiments" / "brightness.py")
+    shutil.copy(example / "brightness_verdict.py", project / "experiments" / "verdicts" / "brightness.py")
+    with open(project / "experiments" / "practical.py", "a", encoding="utf-8") as questions:
+        questions.write((example / "question.py").read_text(encoding="utf-8"))
+    chapter = project / "templates" / "chapter2.html.j2"
+    text = chapter.read_text(encoding="utf-8")
+    end = text.rindex("</section>\n</section>")
+    chapter.write_text(text[:end] + (example / "answer.html.j2").read_text(encoding="utf-8") + text[end:],
+                       encoding="utf-8")
+
+
 def tiny_project(project: Path) -> Path:
-    """A copy of this project with the tiny configuration and tiny data."""
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", "local", "*.egg-info"))
+    """A copy of this project with the tiny configuration, tiny data and the README's added question."""
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("build", ".venv", ".git", "__pycache__", "local",
+                                                                 "*.egg-info"))
+    add_question(project)
     write_scene15(project / "data" / "scene15", train=4, test=2)
     write_imagenet_val(project / "data" / "val.npz", n=4)
     (project / "tiny.toml").write_text(CONFIG, encoding="utf-8")
@@ -108,7 +125,7 @@ def tiny_build(tmp_path_factory) -> Path:
 
 def test_every_question_is_answered(tiny_build: Path) -> None:
     results = json.loads((tiny_build / "results.json").read_text())
-    assert len(results["questions"]) == 22
+    assert len(results["questions"]) == len(QUESTIONS) + 1  # with the question added by add_question
     missing = {q: r["reason"] for q, r in results["questions"].items() if r["status"] != "answered"}
     assert not missing
     assert all(e["status"] == "ran" for e in results["experiments"].values())
@@ -144,6 +161,13 @@ def test_strict_refuses_the_stand_in_before_anything_runs(tiny_build: Path) -> N
     assert done.returncode == 2
     assert "--strict" in done.stderr and "squeezenet1_1 (IMAGENET1K_V1)" in done.stderr
     assert "running" not in done.stderr and "Traceback" not in done.stderr
+def test_the_added_question_is_answered_with_its_verdict(tiny_build: Path) -> None:
+    results = json.loads((tiny_build / "results.json").read_text())
+    assert results["questions"]["2.Q12"]["status"] == "answered"
+    level = results["questions"]["2.Q12"]["key_numbers"]["mean level"]
+    html = (tiny_build / "report.html").read_text()
+    assert '<p class="brightness">' in html
+    assert ("they are dark" if level < 100 else "they are not dark") in html
 
 
 def test_second_build_runs_nothing(tiny_build: Path) -> None:
@@ -189,3 +213,17 @@ def test_a_dask_cluster_of_two_processes_computes_what_the_sequential_build_does
                       dashboard_address=None) as cluster:
         build = tiny_build_of(project, "--scheduler", cluster.scheduler_address, "--no-pdf")
     assert comparable(build) == comparable(tiny_build)
+
+
+def test_a_verdict_cut_off_renders_again_and_runs_nothing(tiny_build: Path) -> None:
+    """Kept last: it changes the build's settings. class_images is the 200-step ascent (20 steps here)."""
+    project = tiny_build.parent
+    certain = "The network is almost certain about images that are not photographs"
+    assert certain not in (tiny_build / "report.html").read_text()  # tiny random networks are not sure
+    done = subprocess.run([sys.executable, "-m", "reportgen", "build", "--config", "tiny.toml", "--offline",
+                           "--device", "cpu", "--no-pdf", "--set", "class_images.certain_above=0.0"],
+                          cwd=project, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TORCH_HOME": str(project / "torch")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "running" not in done.stderr and "class_images: cached" in done.stderr
+    assert certain in (tiny_build / "report.html").read_text()

@@ -41,7 +41,8 @@ def candidates(configured: str, cached: Path, names: tuple[str, ...], folders: l
     return places
 
 
-def find_data(section: str, key: str, configured: str, cached: Path, names: tuple[str, ...], folders: list[tuple[Path, str]],
+def find_data(section: str, key: str, configured: str, cached: Path, names: tuple[str, ...],
+              folders: list[tuple[Path, str]],
               usable: Callable[[Path], bool]) -> Choice:
     """The first usable place, as a choice that sets the setting `key` (see the module's doc for the order)."""
     asked = str(Path(configured).expanduser()) if configured else str(cached)

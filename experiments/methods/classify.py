@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from joblib import parallel_config
@@ -17,39 +15,10 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import LinearSVC
 
+from experiments.methods.svm_results import ConfusedPair, PcaPoint, SvmResult
+
 # An upper bound on liblinear's iterations: enough for its dual solver at C <= 1 on the features tried here.
 DEFAULT_MAX_ITER = 10_000
-
-
-@dataclass(frozen=True)
-class SvmResult:
-    """Test-set outcome of one SVM: accuracy, per-class recall (K,), confusion (K, K)
-    (rows = true class, columns = predicted), test predictions, training time."""
-
-    accuracy: float
-    per_class: np.ndarray
-    confusion: np.ndarray
-    predictions: np.ndarray
-    fit_seconds: float
-
-
-class PcaPoint(NamedTuple):
-    """One PCA dimension: test accuracy, SVM fit time, and PCA + SVM fit + predict time."""
-
-    dim: int
-    accuracy: float
-    fit_seconds: float
-    total_seconds: float
-
-
-class ConfusedPair(NamedTuple):
-    """``count`` test images of ``true_name`` predicted as ``predicted_name``;
-    ``rate`` = count / number of test images of ``true_name``."""
-
-    true_name: str
-    predicted_name: str
-    count: int
-    rate: float
 
 
 def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:

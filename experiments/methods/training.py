@@ -92,7 +92,7 @@ class InMemory(Dataset):
     def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.prepare(self.x[indices]), self.y[indices]
 
-    def to(self, device: torch.device) -> "InMemory":
+    def to(self, device: torch.device) -> InMemory:
         """This set with its tensors on ``device`` (itself when they already are)."""
         if self.x.device == device and self.y.device == device:
             return self

@@ -7,7 +7,13 @@ import torch
 
 from experiments.assets.imagenet import ImageSet
 from experiments.ch1_predictions import (
-    conv1_maps, eval_mode_effect, normalization_effect, pixels, predictions, probabilities, topk_accuracy,
+    conv1_maps,
+    eval_mode_effect,
+    normalization_effect,
+    pixels,
+    predictions,
+    probabilities,
+    topk_accuracy,
 )
 from experiments.methods.transforms import normalize
 from tests.experiments.test_ch1_transfer import CPU, MEAN, STD, tiny_network

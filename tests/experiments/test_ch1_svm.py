@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from experiments.ch1_svm import like, quiet_convergence, svm, svms
+from experiments.results.ch1 import Baseline
 from tests.experiments.methods._tiny_ch1 import blobs
 
 
@@ -24,7 +25,8 @@ def test_fits_in_threads_equal_the_same_fits_one_by_one():
 
 def test_like_uses_the_baselines_c_and_seed():
     split = _split(0)
-    assert np.array_equal(like({"C": 0.01, "seed": 3}, *split).predictions, svm(*split, C=0.01, seed=3).predictions)
+    base = Baseline("net", "relu7", 0.01, 3, svm(*split, C=1.0))
+    assert np.array_equal(like(base, *split).predictions, svm(*split, C=0.01, seed=3).predictions)
 
 
 def test_quiet_convergence_restores_the_warning_filters():
@@ -61,4 +63,5 @@ def test_the_practicals_svm_does_not_change_when_each_row_is_scaled():
     assert np.array_equal(svm(train_x, train_y, test_x, test_y).predictions,
                           svm(wide_train, train_y, wide_test, test_y).predictions)
     raw = LinearSVC(max_iter=10_000, random_state=0)  # the control: on raw features the scaling does matter
-    assert not np.array_equal(raw.fit(train_x, train_y).predict(test_x), raw.fit(wide_train, train_y).predict(wide_test))
+    narrow = raw.fit(train_x, train_y).predict(test_x)
+    assert not np.array_equal(narrow, raw.fit(wide_train, train_y).predict(wide_test))

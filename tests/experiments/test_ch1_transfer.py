@@ -1,6 +1,7 @@
 """1.2.1 experiments on a tiny network and a synthetic 15 Scene (fast), and on the real data (subset; full: slow)."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -14,14 +15,25 @@ from torch import nn
 from experiments.assets.networks import Network
 from experiments.assets.scene15 import CLASSES, Scene15, Scene15Config, Split, load_scene15
 from experiments.ch1_common import (
-    GrayImages, feature_layers, gray_images, inference_batch, per_class_indices, subset,
+    GrayImages,
+    feature_layers,
+    gray_images,
+    inference_batch,
+    per_class_indices,
+    subset,
 )
 from experiments.ch1_svm import on_part
 from experiments.ch1_transfer import (
-    baseline, data_audit, from_scratch, per_class, pretrained_vs_random, scene_features,
+    baseline,
+    data_audit,
+    from_scratch,
+    per_class,
+    pretrained_vs_random,
+    scene_features,
 )
 from experiments.methods.classify import svm_evaluate
 from experiments.methods.features import ImageFiles, Preprocess, extract_naive
+from experiments.results.ch1 import Baseline, SceneFeatures
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT / "../shared"
@@ -95,7 +107,7 @@ def net() -> Network:
 
 
 @pytest.fixture(scope="module")
-def features(net, scene) -> dict:
+def features(net, scene) -> SceneFeatures:
     return scene_features(net, scene, CPU, batch_size=16, workers=0)
 
 
@@ -103,17 +115,17 @@ def features(net, scene) -> dict:
 
 def test_scene_features_keeps_every_layer_of_train_and_test_in_order(net, scene, features) -> None:
     layers = feature_layers(net)
-    assert [row["label"] for row in features["layers"]] == list(layers) == ["block1", "block2", "relu6", "logits"]
-    assert [row["dim"] for row in features["layers"]] == [8, 16, 32, 10]
-    assert features["penultimate"] == "relu6"
-    assert features["images"] == 15 * 10 and features["images_per_second"] > 0 and not features["amp"]
+    assert [row["label"] for row in features.layers] == list(layers) == ["block1", "block2", "relu6", "logits"]
+    assert [row["dim"] for row in features.layers] == [8, 16, 32, 10]
+    assert features.penultimate == "relu6"
+    assert features.images == 15 * 10 and features.images_per_second > 0 and not features.amp
     for label in layers:
-        assert features["train"][label].shape[0] == 90 and features["test"][label].shape[0] == 60
-    assert np.array_equal(features["test_labels"], scene.test.labels) and features["classes"] == list(CLASSES)
+        assert features.train[label].shape[0] == 90 and features.test[label].shape[0] == 60
+    assert np.array_equal(features.test_labels, scene.test.labels) and features.classes == list(CLASSES)
     # the test rows are the test images' own features (the split of the one pass is right)
     alone = extract_naive(net.module, {"relu6": "classifier.1"},
                           ImageFiles(scene.test.paths[-3:], Preprocess(32, MEAN, STD, 3)), CPU)["relu6"]
-    np.testing.assert_allclose(features["test"]["relu6"][-3:], alone, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(features.test["relu6"][-3:], alone, rtol=1e-5, atol=1e-6)
 
 
 def test_feature_layers_adds_penultimate_and_logits_when_missing(net) -> None:
@@ -157,8 +169,8 @@ def test_data_audit_counts_duplicates_and_skips(tmp_path) -> None:
 
 def test_per_class_is_the_practicals_svm_with_its_confusions(features) -> None:
     result = per_class(features, baseline(features))
-    direct = svm_evaluate(features["train"]["relu6"], features["train_labels"], features["test"]["relu6"],
-                          features["test_labels"], C=1.0)
+    direct = svm_evaluate(features.train["relu6"], features.train_labels, features.test["relu6"],
+                          features.test_labels, C=1.0)
     assert result["accuracy"] == direct.accuracy and 0 <= result["accuracy"] <= 1
     assert np.array_equal(result["confusion"], direct.confusion) and result["confusion"].sum() == 60
     assert result["worst_accuracy"] == min(row["accuracy"] for row in result["classes"])
@@ -172,26 +184,29 @@ def test_per_class_is_the_practicals_svm_with_its_confusions(features) -> None:
 
 def test_the_baseline_is_fitted_once_and_reused_only_for_every_image(scene, features) -> None:
     base = baseline(features, C=0.05)
-    direct = svm_evaluate(features["train"]["relu6"], features["train_labels"], features["test"]["relu6"],
-                          features["test_labels"], C=0.05)
-    assert base["accuracy"] == direct.accuracy and np.array_equal(base["predictions"], direct.predictions)
+    direct = svm_evaluate(features.train["relu6"], features.train_labels, features.test["relu6"],
+                          features.test_labels, C=0.05)
+    assert isinstance(base, Baseline) and base.accuracy == direct.accuracy
+    assert np.array_equal(base.svm.predictions, direct.predictions)
     assert per_class(features, base)["C"] == 0.05
-    assert on_part(base, features, subset(scene, CPU, 0, seed=0)).accuracy == base["accuracy"]
+    assert on_part(base, features, subset(scene, CPU, 0, seed=0)).accuracy == base.accuracy
     part = subset(scene, CPU, 2, seed=0)  # a subset is fitted again, with the baseline's C
-    on_subset = svm_evaluate(features["train"]["relu6"][part["train"]], scene.train.labels[part["train"]],
-                             features["test"]["relu6"][part["test"]], scene.test.labels[part["test"]], C=0.05)
+    on_subset = svm_evaluate(features.train["relu6"][part["train"]], scene.train.labels[part["train"]],
+                             features.test["relu6"][part["test"]], scene.test.labels[part["test"]], C=0.05)
     assert np.array_equal(on_part(base, features, part).predictions, on_subset.predictions)
-    base["accuracy"] = -1.0  # a consumer with every image reads the baseline, never refits it
+    # a consumer with every image reads the baseline, never refits it
+    base = dataclasses.replace(base, svm=dataclasses.replace(base.svm, accuracy=-1.0))
     assert from_scratch(tiny_network(3), scene, features, base, CPU, epochs=1, max_seconds=1.0, batch_size=8,
                         per_class_on_cpu=2, workers=0)["baseline_full_accuracy"] == -1.0
 
 
 def test_pretrained_vs_random_compares_the_same_images(scene, features) -> None:
     random = tiny_network(seed=7)
-    result = pretrained_vs_random(random, scene, features, baseline(features), CPU, batch_size=16, workers=0, per_class_on_cpu=2)
+    result = pretrained_vs_random(random, scene, features, baseline(features), CPU, batch_size=16, workers=0,
+                                  per_class_on_cpu=2)
     part = subset(scene, CPU, 2, seed=0)
-    expected = svm_evaluate(features["train"]["relu6"][part["train"]], scene.train.labels[part["train"]],
-                            features["test"]["relu6"][part["test"]], scene.test.labels[part["test"]]).accuracy
+    expected = svm_evaluate(features.train["relu6"][part["train"]], scene.train.labels[part["train"]],
+                            features.test["relu6"][part["test"]], scene.test.labels[part["test"]]).accuracy
     assert result["pretrained"] == expected
     assert 0 <= result["random"] <= 1 and result["difference"] == result["pretrained"] - result["random"]
     assert result["subset"]["train_images"] == 30 and result["chance"] == pytest.approx(1 / 15)

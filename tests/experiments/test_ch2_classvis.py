@@ -5,7 +5,11 @@ import numpy as np
 import pytest
 
 from experiments.ch2_classvis import (
-    _similarity, class_from_image, class_image_grids, class_images, class_images_compare,
+    _similarity,
+    class_from_image,
+    class_image_grids,
+    class_images,
+    class_images_compare,
 )
 from tests.experiments.test_ch2_saliency import CPU, assert_key_numbers, real_inputs, stored, tiny_images, tiny_network
 

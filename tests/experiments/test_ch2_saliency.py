@@ -13,8 +13,9 @@ from torch import nn
 
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network, NetworkConfig, load_network
-from experiments.ch2_common import class_index, pixels_to_batch, same_network
+from experiments.ch2_common import pixels_to_batch
 from experiments.ch2_saliency import localization, saliency_compare, saliency_limits, saliency_maps
+from experiments.network_names import class_index, same_network
 from experiments.practical import QUESTIONS
 from reportgen.questions import lookup
 from reportgen.store import Figure
@@ -68,7 +69,7 @@ def stored(result: dict) -> dict:
 
 def assert_key_numbers(name: str, result: dict) -> None:
     """Every key-number path that practical.py names for this experiment exists in the result."""
-    paths = [p for q in QUESTIONS for _, p in q.key_numbers if p.split(".")[0] == name]
+    paths = [p for q in QUESTIONS for _, p, *_ in q.key_numbers if p.split(".")[0] == name]
     assert paths, name
     for path in paths:
         value = lookup({name: result}, path)
@@ -131,7 +132,8 @@ def test_the_randomization_check_compares_with_a_re_initialized_network_not_the_
     result = saliency_limits(net, images, stored(tiny_maps), CPU, smooth_samples=2, examples=2, seed=3)
     x = pixels_to_batch(images.images, net, CPU)
     targets = torch.as_tensor(tiny_maps["targets"])
-    by_hand = rank_correlation(torch.as_tensor(tiny_maps["maps"]), saliency(randomize_weights(net.module, 3), x, targets))
+    randomized = saliency(randomize_weights(net.module, 3), x, targets)
+    by_hand = rank_correlation(torch.as_tensor(tiny_maps["maps"]), randomized)
     np.testing.assert_allclose(result["random_correlations"], by_hand, rtol=1e-6)
     itself = rank_correlation(torch.as_tensor(tiny_maps["maps"]), saliency(net.module, x, targets))
     np.testing.assert_allclose(itself, 1.0)  # the trained network against itself: what the check must not do

@@ -65,5 +65,5 @@ def test_a_hook_that_cannot_decide_is_a_one_line_error():
         return model
 
     registry = build_registry({"other_net": node_from_function(other_net)})
-    with pytest.raises(UserError, match=r"\[nets.other\]: unknown model 'x'"):
+    with pytest.raises(UserError, match=r"\[nets.other\] unknown model 'x'"):
         plan(registry, Settings({}, "t"), Context("cpu", True, Path("/tmp")), SourceIndex(Path(__file__).parent))

@@ -59,10 +59,43 @@ def test_signed(value, args, expected: str) -> None:
 
 def test_every_filter_is_registered_for_templates() -> None:
     assert filters.ALL == {"thousands": thousands, "pct": pct, "num": num, "sig": sig, "seconds": seconds,
-                           "signed": signed}
+                           "signed": signed, "plural": filters.plural, "columns": filters.columns,
+                           "apply": filters.apply, "place": filters.place}
 
 
 @pytest.mark.parametrize("fn", [thousands, pct, num, sig, seconds, signed])
 def test_text_that_is_no_number_is_an_error(fn) -> None:
     with pytest.raises(ValueError):
         fn("four")
+
+
+def test_plural_endings() -> None:
+    from reportgen.filters import plural
+
+    assert (plural(1), plural(0), plural(2), plural(1, "s are", " is"), plural(3, "s are", " is")) == (
+        "", "s", "s", " is", "s are")
+
+
+def test_columns_fill_down_then_across() -> None:
+    from reportgen.filters import columns
+
+    assert columns([1, 2, 3]) == [(1, 3), (2, None)]
+    assert columns([1, 2, 3, 4]) == [(1, 3), (2, 4)] and columns([]) == []
+
+
+def test_apply_names_a_format() -> None:
+    from reportgen.filters import apply
+
+    assert apply(0.8936, "pct") == "89.4 %" and apply(138357544, "thousands") == "138,357,544"
+    with pytest.raises(ValueError, match="no number format named 'bold'"):
+        apply(1, "bold")
+
+
+def test_paths_read_relative_to_the_project_or_home() -> None:
+    from reportgen.filters import relative_place
+
+    assert relative_place("/p/proj/data/scene15", "/p/proj", "/home/u") == "data/scene15"
+    assert relative_place("/home/u/.cache/torch/x.pth", "/p/proj", "/home/u") == "~/.cache/torch/x.pth"
+    assert relative_place("/srv/shared/w.pth", "/p/proj", "/home/u") == "/srv/shared/w.pth"
+    assert relative_place("configs/offline.toml", "/p/proj", "/home/u") == "configs/offline.toml"
+    assert relative_place(3, "/p/proj", "/home/u") == 3

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 
-
 def _values(tiny) -> dict:
     experiments = tiny.json("results.json")["experiments"]
     return {n: (e["status"], e["cache_key"], e["values"]) for n, e in experiments.items()}
@@ -28,7 +27,8 @@ def test_two_worker_processes_give_the_sequential_results_and_keys(tiny) -> None
 
 
 def test_a_worker_killed_mid_experiment_fails_that_experiment_alone(tiny) -> None:
-    tiny.edit(tiny.module("basic"), "    return {", "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n    return {")
+    kill = "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n    return {"
+    tiny.edit(tiny.module("basic"), "    return {", kill)
     run = tiny.build(jobs=2)
     assert run.code == 1
     assert tiny.statuses() == {"numbers": "failed", "curve": "skipped", "ramp": "ran", "picture": "ran"}
@@ -77,7 +77,8 @@ def test_experiments_that_take_the_device_ask_for_a_gpu_worker_on_cuda() -> None
     def svm(trained):
         return {}
 
-    planned = {f.__name__: Planned(node_from_function(f), {}, {}, f.__name__) for f in (net, trained, light, sweep, svm)}
+    functions = (net, trained, light, sweep, svm)
+    planned = {f.__name__: Planned(node_from_function(f), {}, {}, f.__name__) for f in functions}
     cuda, cpu = Context("cuda", False, Path(".")), Context("cpu", False, Path("."))
     assert gpu_resources(planned, "trained", cuda) == {"GPU": 1}  # through the network it reads
     assert gpu_resources(planned, "sweep", cuda) == {"GPU": 1}  # directly

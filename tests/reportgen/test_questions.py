@@ -85,3 +85,19 @@ def test_a_question_resting_on_a_failed_and_a_computed_experiment_shows_not_comp
     assert questions["1.Q2"]["status"] == "not computed" and "picture failed: ValueError: no picture" in \
         questions["1.Q2"]["reason"]
     assert questions["1.Q1"]["status"] == "answered"
+def test_a_key_number_carries_its_format() -> None:
+    q = Question("1.Q1", "1.1", "", "?", ("a",), (("share", "a.share", "pct"), ("count", "a.n")))
+    assert q.number_formats == {"share": "pct", "count": ""}
+    a = answer(q, {"a": ("ran", None)}, {"a": {"share": 0.5, "n": 3}})
+    assert a.key_numbers == {"share": 0.5, "count": 3}
+
+
+def test_a_key_number_is_read_from_a_dataclass_result() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class R:
+        inner: dict
+
+    q = Question("1.Q1", "1.1", "", "?", ("a",), (("x", "a.inner.x"),))
+    assert answer(q, {"a": ("cached", None)}, {"a": R({"x": 7})}).key_numbers == {"x": 7}

@@ -125,7 +125,7 @@ def test_an_experiment_needing_itself_is_a_cycle() -> None:
 def test_discover_finds_each_decorated_function_once(tiny) -> None:
     # A decorated function imported into another module must not count twice.
     tiny.edit(tiny.module("images"), "from reportgen import experiment",
-              "from reportgen import experiment\nfrom {}.basic import numbers  # noqa: F401".format(tiny.pkg))
+              f"from reportgen import experiment\nfrom {tiny.pkg}.basic import numbers  # noqa: F401")
     tiny.project.importable()
     registry = discover(tiny.pkg)
     assert sorted(n.name for n in registry.experiments) == ["curve", "numbers", "picture", "ramp"]

@@ -14,6 +14,7 @@ from reportgen.project import find_project
 from reportgen.questions import answer
 from reportgen.render import Numbering, publish_figures, render_html
 from reportgen.report import template_context
+from reportgen.verdicts import discover_verdicts, judge
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -205,7 +206,7 @@ def test_real_templates_render_the_slice_and_mark_every_other_question(monkeypat
                         "biases": 64, "total": 1792, "in": 3, "out": 64},
                        {"layer": "classifier.0", "kind": "fc", "shape": [4096], "weights": 102760448,
                         "biases": 4096, "total": 102764544, "in": 25088, "out": 4096}],
-            "total": 138357544, "conv_total": 14714688, "other_total": 0, "fc_total": 123642856,
+            "total": 138357544, "conv_total": 14714688, "conv_layers": 1, "other_total": 0, "fc_total": 123642856,
             "fc_weights_only": 123633664, "fc_share": 123642856 / 138357544, "fc_layers": fc,
             "estimate_error": (138357544 - 123633664) / 138357544},
         "architecture_output": {"shape": [1, 1000], "size": 1000, "categories": 1000,
@@ -214,8 +215,10 @@ def test_real_templates_render_the_slice_and_mark_every_other_question(monkeypat
     statuses = {name: ("cached", None) for name in results}
     questions = project.load_questions()
     answers = [answer(q, statuses, results) for q in questions]
-    context = template_context(project, Settings({}, "test"), {}, results, answers, False)
+    judged = judge(discover_verdicts(project.verdicts), Settings({}, "test"), results)
+    context = template_context(project, Settings({}, "test"), {}, results, answers, False, judged)
     html = render_html(project.templates, project.main_template, context, {})
+    assert "most parameters sit in the classifier" in html  # the verdict on fc_share
     for number in ("138,357,544", "123,642,856", "14,714,688", "89.4 %", "1×1000", "tench", "102,764,544"):
         assert number in html
     assert len(questions) == 22

@@ -83,12 +83,51 @@ def test_arrays_keep_dtype_shape_and_values(tmp_path: Path, array: np.ndarray) -
         np.testing.assert_array_equal(got, array)
 
 
-def test_dataclasses_become_dicts_of_their_fields(tmp_path: Path) -> None:
+def test_dataclasses_come_back_as_themselves(tmp_path: Path) -> None:
     value = Outer(3, Inner("svm", np.array([0.5, 0.25])), ("a", "b"))
-    back = round_trip(tmp_path, {"result": value})
-    assert back["result"]["count"] == 3 and back["result"]["tags"] == ["a", "b"]
-    assert back["result"]["inner"]["name"] == "svm"
-    np.testing.assert_array_equal(back["result"]["inner"]["scores"], [0.5, 0.25])
+    entry = tmp_path / "exp" / "key"
+    store.write_entry(entry, {"result": value}, {})
+    back = store.read_entry(entry, packages=("tests",))["result"]
+    assert type(back) is Outer and type(back.inner) is Inner
+    assert back.count == 3 and back.tags == ("a", "b") and back.inner.name == "svm"
+    np.testing.assert_array_equal(back.inner.scores, [0.5, 0.25])
+    stored = json.loads((entry / store.RESULT).read_text())["result"]
+    assert stored["__dataclass__"] == f"{__name__}:Outer"
+
+
+def test_a_class_outside_the_named_packages_is_never_imported(tmp_path: Path, monkeypatch) -> None:
+    entry = tmp_path / "exp" / "key"
+    store.write_entry(entry, Outer(1, Inner("x", np.zeros(1)), ()), {})
+    data = json.loads((entry / store.RESULT).read_text())
+    data["__dataclass__"] = "os:PathLike"  # a data file naming a class of another package
+    (entry / store.RESULT).write_text(json.dumps(data))
+    imported = []
+    monkeypatch.setattr(store.importlib, "import_module", lambda name: imported.append(name))
+    with pytest.raises(ValueError, match="not from this project's packages"):
+        store.read_entry(entry, packages=("tests",))
+    with pytest.raises(ValueError, match="not from this project's packages"):
+        store.read_entry(entry)
+    assert imported == []
+
+
+def test_a_stored_name_that_is_no_dataclass_is_refused(tmp_path: Path) -> None:
+    entry = tmp_path / "exp" / "key"
+    store.write_entry(entry, Inner("x", np.zeros(1)), {})
+    data = json.loads((entry / store.RESULT).read_text())
+    data["__dataclass__"] = f"{__name__}:round_trip"
+    (entry / store.RESULT).write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="no dataclass"):
+        store.read_entry(entry, packages=("tests",))
+
+
+def test_a_dataclass_defined_in_a_function_is_refused_when_written(tmp_path: Path) -> None:
+    @dataclass(frozen=True)
+    class Local:
+        x: int
+
+    with pytest.raises(TypeError, match="module level"):
+        store.write_entry(tmp_path / "e" / "k", {"a": Local(1)}, {})
+    assert not (tmp_path / "e" / "k").exists()
 
 
 def test_tensors_come_back_as_arrays(tmp_path: Path) -> None:

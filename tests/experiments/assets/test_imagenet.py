@@ -8,11 +8,18 @@ import pytest
 from PIL import Image
 
 from experiments.assets import imagenet
-from experiments.assets.imagenet import (
-    IMAGENET_VAL_URL, ImageSet, default_images, ensure_imagenet_val, fit_image, imagenet_assets, imagenet_wnids,
-    load_image_folder, load_imagenet_val,
-)
 from experiments.assets.datafiles import DataError
+from experiments.assets.imagenet import (
+    IMAGENET_VAL_URL,
+    ImageSet,
+    default_images,
+    ensure_imagenet_val,
+    fit_image,
+    imagenet_assets,
+    imagenet_wnids,
+    load_image_folder,
+    load_imagenet_val,
+)
 from reportgen.assets import AssetError
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "../shared/data"

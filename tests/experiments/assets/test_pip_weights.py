@@ -50,7 +50,8 @@ def test_swapped_batch_norms_are_caught_by_the_shape_check():
     batch norms have different widths."""
     mapped, module = _mapped(*PACKAGES[0])
     block = "blocks.1.0"
-    mapped[f"{block}.bn1.weight"], mapped[f"{block}.bn3.weight"] = mapped[f"{block}.bn3.weight"], mapped[f"{block}.bn1.weight"]
+    first, third = f"{block}.bn1.weight", f"{block}.bn3.weight"
+    mapped[first], mapped[third] = mapped[third], mapped[first]
     assert "shape mismatch" in state_dict_mismatch(module, mapped)
 
 

@@ -10,7 +10,14 @@ from PIL import Image
 
 from experiments.assets import scene15 as s15
 from experiments.assets.scene15 import (
-    CLASSES, DataError, Scene15Config, audit, canonical_class, ensure_scene15, load_scene15, scene15_assets,
+    CLASSES,
+    DataError,
+    Scene15Config,
+    audit,
+    canonical_class,
+    ensure_scene15,
+    load_scene15,
+    scene15_assets,
     scene15_fingerprint,
 )
 from reportgen.assets import AssetError

@@ -6,12 +6,18 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
-
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from experiments.methods.classify import (choose_c, confusion_matrix, l2_normalize, linear_svc,
-                                          most_confused, pca_sweep, per_class_accuracy,
-                                          svm_evaluate)
+from experiments.methods.classify import (
+    choose_c,
+    confusion_matrix,
+    l2_normalize,
+    linear_svc,
+    most_confused,
+    pca_sweep,
+    per_class_accuracy,
+    svm_evaluate,
+)
 from tests.experiments.methods._tiny_ch1 import blobs
 
 

@@ -5,10 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from experiments.methods.features import (ImageFiles, Preprocess, extract, extract_naive,
-                                          make_capture, reduce_output)
-from tests.experiments.methods._tiny_ch1 import (TinyTimm, Untraceable, tiny_vgg,
-                                                 write_gray_images)
+from experiments.methods.features import ImageFiles, Preprocess, extract, extract_naive, make_capture, reduce_output
+from tests.experiments.methods._tiny_ch1 import TinyTimm, Untraceable, tiny_vgg, write_gray_images
 
 LAYERS = {"conv1": "features.0", "block2": "features.5", "pool": "avgpool",
           "fc1": "classifier.0", "logits": "classifier.3"}
@@ -86,7 +84,7 @@ def test_hooks_path_equals_fx_path(dataset):
 
 def test_auto_falls_back_to_hooks_when_tracing_fails(dataset):
     model = Untraceable().eval()
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 — torch.fx fails with several exception types
         make_capture(model, ["conv"], method="fx")
     layers = {"c": "conv", "h": "head"}
     auto = extract(model, layers, dataset, "cpu", batch_size=4, workers=0)
@@ -99,7 +97,7 @@ def test_auto_falls_back_to_hooks_when_tracing_fails(dataset):
 def test_auto_handles_a_timm_layer_that_fx_cannot_trace(dataset):
     pytest.importorskip("timm")
     model = TinyTimm().eval()
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 — torch.fx fails with several exception types
         make_capture(model, ["conv_stem"], method="fx")
     assert not any(m.training for m in model.modules())  # failed trace restored eval mode
     layers = {"stem": "conv_stem", "b1": "blocks.1", "logits": "classifier"}

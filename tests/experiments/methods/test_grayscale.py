@@ -4,9 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from experiments.methods.grayscale import (FoldedNormalizedConv, first_rgb_conv, fold_conv1, fold_conv1_normalized,
-                                           fold_first_conv, fold_first_conv_normalized,
-                                           max_output_difference)
+from experiments.methods.grayscale import (
+    FoldedNormalizedConv,
+    first_rgb_conv,
+    fold_conv1,
+    fold_conv1_normalized,
+    fold_first_conv,
+    fold_first_conv_normalized,
+    max_output_difference,
+)
 from tests.experiments.methods._tiny_ch1 import TinyTimm, tiny_vgg
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

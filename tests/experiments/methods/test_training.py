@@ -4,8 +4,15 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from experiments.methods.training import (InMemory, TrainConfig, fine_tune, fit, prepare_fine_tune,
-                                          train_from_scratch, train_linear_head)
+from experiments.methods.training import (
+    InMemory,
+    TrainConfig,
+    fine_tune,
+    fit,
+    prepare_fine_tune,
+    train_from_scratch,
+    train_linear_head,
+)
 from tests.experiments.methods._tiny_ch1 import TinyVGG, blobs, tiny_vgg
 
 
