@@ -95,7 +95,9 @@ def _render_stamp(project, options, settings: config.Settings, outcomes: dict[st
 
 
 def scalars(value: Any, prefix: str = "") -> dict[str, Any]:
-    """The numbers and short strings of a result, flattened to dotted keys."""
+    """The numbers and short strings of a result, flattened to dotted keys (figures are files, not values)."""
+    if isinstance(value, store.Figure):
+        return {}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, dict):

@@ -2,6 +2,9 @@
 results passing between experiments through the store."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 
 from reportgen.errors import UserError
@@ -118,3 +121,19 @@ def test_a_dataclass_result_reaches_the_next_experiment_and_the_templates_as_its
     run = tiny.build(force=("spread",))  # spread runs again and reads pair from the store
     assert run.code == 0 and run.ran == {"spread"} and "pair" in run.cached
     assert tiny.json("results.json")["experiments"]["pair"]["values"] == {"low": 1, "high": 5}
+
+
+
+@dataclass(frozen=True)
+class _Pair:
+    low: int
+    high: int
+    names: tuple[str, ...]
+
+
+def test_results_json_flattens_dataclasses_but_leaves_figures_out(tmp_path) -> None:
+    from reportgen.report import scalars
+    from reportgen.store import Figure
+
+    figure = Figure(Path(tmp_path / "f.svg"), "f.svg")
+    assert scalars({"plot": figure, "pair": _Pair(1, 5, ("a",))}) == {"pair.low": 1, "pair.high": 5}
