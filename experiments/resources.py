@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from experiments.assets import data_search, imagenet, networks, scene15 as scene15_data
+from experiments.assets import data_search, imagenet, networks
+from experiments.assets import scene15 as scene15_data
 from experiments.assets.filememo import default_cache_dir
 from experiments.assets.network_choice import choose_network
 from reportgen import UserError, resource
@@ -158,7 +159,9 @@ SCENE15_NAMES = ("15SceneData", "15ScenesData", "15-Scene", "scene15")
 
 
 def _scene_config(scene15: str, scene15_seed: int = 0, search: tuple = ()) -> scene15_data.Scene15Config:
-    return scene15_data.Scene15Config(scene15, scene15_seed) if scene15 else scene15_data.Scene15Config(seed=scene15_seed)
+    if scene15:
+        return scene15_data.Scene15Config(scene15, scene15_seed)
+    return scene15_data.Scene15Config(seed=scene15_seed)
 
 
 def _scene15_usable(root: Path) -> bool:
@@ -166,7 +169,8 @@ def _scene15_usable(root: Path) -> bool:
 
 
 def _find_scene15(offline: bool, scene15: str = "", scene15_seed: int = 0, search: tuple = ()) -> Choice:
-    return data_search.find_data("data.scene15", "scene15", scene15, Path(scene15_data.Scene15Config().root), SCENE15_NAMES,
+    cached = Path(scene15_data.Scene15Config().root)
+    return data_search.find_data("data.scene15", "scene15", scene15, cached, SCENE15_NAMES,
                                  data_search.search_folders(search, PROJECT_ROOT), _scene15_usable)
 
 
@@ -193,7 +197,8 @@ def _val_path(imagenet_val: str, search: tuple = ()) -> Path:
 
 def _find_val(offline: bool, imagenet_val: str = "", search: tuple = ()) -> Choice:
     usable = lambda path: all(a.ok for a in imagenet.imagenet_assets(path))  # noqa: E731
-    return data_search.find_data("data.imagenet_val", "imagenet_val", imagenet_val, default_cache_dir() / VAL_NAME, (VAL_NAME,),
+    cached = default_cache_dir() / VAL_NAME
+    return data_search.find_data("data.imagenet_val", "imagenet_val", imagenet_val, cached, (VAL_NAME,),
                                  data_search.search_folders(search, PROJECT_ROOT), usable)
 
 

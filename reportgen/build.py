@@ -8,9 +8,10 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from reportgen import cache, config, report, store
 from reportgen.assets import AssetError, Choice
@@ -40,7 +41,8 @@ class Options:
     jobs: int = 1  # experiments at once, in worker processes of this machine (Dask)
     scheduler: str | None = None  # a running Dask cluster's scheduler address instead
     cache_keep: int = 3  # entries kept per experiment (a sweep keeps one per combination)
-    cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reportgen")
+    cache_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reportgen")
 
 
 def settings_for(project: Project, options: Options) -> config.Settings:

@@ -19,7 +19,8 @@ from reportgen.status import Status
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reportgen", description="Compute a practical's answers and render the report.")
+    parser = argparse.ArgumentParser(prog="reportgen",
+                                     description="Compute a practical's answers and render the report.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="run what is stale, then write build/report.html, report.pdf, results.json")
     _build_options(b)
@@ -43,8 +44,10 @@ def _build_options(b: argparse.ArgumentParser) -> None:
     _common(b)
     b.add_argument("--only", action="append", default=[], metavar="PATTERN",
                    help="run only experiments matching this glob (and what they need that is not cached)")
-    b.add_argument("--force", action="append", default=[], metavar="PATTERN", help="rerun matching experiments even if cached")
-    b.add_argument("--keep-going", action="store_true", help="offline with missing files: build what does not need them")
+    b.add_argument("--force", action="append", default=[], metavar="PATTERN",
+                   help="rerun matching experiments even if cached")
+    b.add_argument("--keep-going", action="store_true",
+                   help="offline with missing files: build what does not need them")
     b.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the HTML only")
     b.add_argument("--self-contained", action="store_true", help="embed the figures in report.html")
     b.add_argument("--strict", action="store_true",

@@ -43,7 +43,8 @@ def load_settings(path: Path | None, overrides: list[str]) -> Settings:
             raise UserError(f"config file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
                             f"{exc.start}); save it as UTF-8") from None
         except OSError as exc:
-            raise UserError(f"config file {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
+            why = exc.strerror or exc
+            raise UserError(f"config file {path} cannot be read ({why}); check its permissions") from None
     for item in overrides:
         _apply_override(tree, item)
     return Settings(tree, str(path) if path else "built-in defaults")

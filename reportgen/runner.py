@@ -8,9 +8,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,6 @@ from reportgen.cache import Cache
 from reportgen.errors import UserError
 from reportgen.plan import Context, Planned
 from reportgen.status import Status
-
 
 NOT_SELECTED = "not selected by --only and not in the cache"  # a skip asked for, not a failure
 
@@ -61,7 +61,7 @@ class PeakMemory:
     """Peak resident memory of this process while the block runs (sampled every 20 ms), in MB; and `gpu`, the peak
     of memory allocated on the CUDA device by torch in the block (None when CUDA was not used)."""
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self.peak, self.gpu = self._rss(), None
         cuda = _cuda_in_use()
         if cuda is not None:
@@ -174,8 +174,9 @@ class Runner:
         _seed_everything(self.context.seed)
         with PeakMemory() as mem:
             value = p.node.fn(**kwargs)
+        gpu = {"peak_gpu_mb": round(mem.gpu, 1)} if mem.gpu is not None else {}
         meta = {"wall_s": round(time.perf_counter() - started, 3), "peak_mem_mb": round(mem.peak, 1),
-                "device": _device_name(self.context), **({"peak_gpu_mb": round(mem.gpu, 1)} if mem.gpu is not None else {}),
+                "device": _device_name(self.context), **gpu,
                 "seed": self.context.seed, "params": p.parts["params"], "finished": time.time(),
                 "resources": self._provenance(p)}
         return value, meta

@@ -15,7 +15,12 @@ import numpy as np
 from PIL import Image
 
 from experiments.assets.datafiles import (
-    DECODE_ERRORS, IMAGE_SUFFIXES, DataError, Skipped, decode_error_reason, visible_entries,
+    DECODE_ERRORS,
+    IMAGE_SUFFIXES,
+    DataError,
+    Skipped,
+    decode_error_reason,
+    visible_entries,
 )
 from experiments.assets.download import download
 from experiments.assets.pixels import to_rgb
@@ -92,7 +97,8 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
             found = list(data.files)
             arrays = {key: data[key] for key in ("X", "y") if key in found}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise _bad_npz(path, f"unreadable ({str(error).splitlines()[0] if str(error) else type(error).__name__})")
+        why = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise _bad_npz(path, f"unreadable ({why})") from error
     missing = [key for key in ("X", "y", "label_map") if key not in found]
     if missing:
         raise _bad_npz(path, f"no {', '.join(missing)} in it (found {', '.join(found) or 'nothing'})")

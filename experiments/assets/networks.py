@@ -15,13 +15,18 @@ from typing import Any
 import torch
 from torch import nn
 
+from experiments.assets import pip_weights
 from experiments.assets.architectures import layer_spec
 from experiments.assets.download import download, sha256_file
 from experiments.assets.filememo import default_cache_dir
-from experiments.assets import pip_weights
 from experiments.assets.network_build import Plan, build, plan_network, preprocessing, seeded
 from experiments.assets.network_weights import (
-    cached_weights_problem, hash_prefix, hub_file, num_classes_in, read_state_dict, state_dict_mismatch,
+    cached_weights_problem,
+    hash_prefix,
+    hub_file,
+    num_classes_in,
+    read_state_dict,
+    state_dict_mismatch,
     weights_file_problem,
 )
 from reportgen.assets import Asset, AssetError
