@@ -52,6 +52,8 @@ steps = 20
 snapshot_steps = [0, 10, 20]
 [class_image_grids]
 grid_class = 76
+[class_images_regularized]
+steps = 5
 [naive_attack]
 max_steps = 10
 [attack_comparison]

@@ -1,0 +1,30 @@
+"""2.Q8: do the regularized class images look more like the class than the practical's, by the two measures?"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reportgen import verdict
+
+
+@dataclass(frozen=True)
+class Recognition:
+    transfers_better: bool  # a second network recognizes the regularized images more often, by more than `clearly_by`
+    transfers_worse: bool  # … less often, by more than `clearly_by`
+    smoother: bool  # their high-frequency share is lower, by more than `smoother_by`
+    practical_transfers: bool  # the second network recognizes at least one of the practical's images
+
+
+def recognition(practical_top1: float, regularized_top1: float, practical_high: float, regularized_high: float,
+                clearly_by: float, smoother_by: float) -> Recognition:
+    return Recognition(regularized_top1 > practical_top1 + clearly_by, regularized_top1 < practical_top1 - clearly_by,
+                       regularized_high < practical_high - smoother_by, practical_top1 > 0)
+
+
+@verdict
+def class_images_recognition(class_images_regularized: Any, clearly_by: float = 0.2,
+                             smoother_by: float = 0.05) -> Recognition:
+    """Whether the regularizers make images a second network recognizes, and smoother ones."""
+    practical, regularized = class_images_regularized["practical"], class_images_regularized["regularized"]
+    return recognition(practical["other_top1"], regularized["other_top1"], practical["high_frequency"],
+                       regularized["high_frequency"], clearly_by, smoother_by)
