@@ -104,9 +104,10 @@ class GrayImages(InMemory):
         return (gray - mean) / std
 
 
-def gray_images(paths: list, labels: np.ndarray, net: Network, workers: int) -> GrayImages:
-    """Decode and resize the images once (in DataLoader workers) into a `GrayImages` for `net`."""
-    raw = ImageFiles(paths, Preprocess(net.input_size, (0.0,), (1.0,), 1, net.interpolation))
+def gray_images(paths: list, labels: np.ndarray, net: Network, workers: int, size: int = 0) -> GrayImages:
+    """Decode and resize the images once (in DataLoader workers) into a `GrayImages` for `net`, at its input size
+    or at `size` pixels when given."""
+    raw = ImageFiles(paths, Preprocess(size or net.input_size, (0.0,), (1.0,), 1, net.interpolation))
     loader = DataLoader(raw, batch_size=64, num_workers=loader_workers(workers))
     pixels = torch.cat([(x[:, 0] * 255.0).round().to(torch.uint8) for x, _ in loader])
     return GrayImages(pixels, labels, net.mean, net.std)

@@ -38,6 +38,7 @@ class TrainConfig:
     workers: int = 0
     amp: bool = False
     channels_last: bool = True
+    track_test: bool = False  # test accuracy after every epoch (its time does not count against max_seconds)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class TrainResult:
     seconds: float
     history: tuple[tuple[float, float], ...]
     stopped_by_time: bool
+    test_history: tuple[float, ...] = ()  # with ``track_test``: test accuracy after each epoch
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class _LoopOutcome:
     history: tuple[tuple[float, float], ...]
     seconds: float
     stopped_by_time: bool
+    tests: tuple[float, ...] = ()
 
 
 @contextlib.contextmanager
@@ -157,13 +160,14 @@ def _inputs(x: torch.Tensor, device: torch.device, config: TrainConfig) -> torch
 
 
 def _train_loop(model: nn.Module, loader: DataLoader | _Batches, config: TrainConfig,
-                device: torch.device) -> _LoopOutcome:
+                device: torch.device, after_epoch: Callable[[], float] | None = None) -> _LoopOutcome:
     """Cross-entropy training of the parameters of ``model`` that require grad; module
     train/eval modes are the caller's. Checks the time budget before every step but the
-    first, so the last step of the last epoch never counts as stopped by time."""
+    first, so the last step of the last epoch never counts as stopped by time. ``after_epoch``
+    (a test evaluation) runs after each epoch, outside the time budget."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer, limit = _optimizer(params, config), config.max_seconds
-    start, steps, history, stopped = time.perf_counter(), 0, [], False
+    start, steps, history, stopped, tests = time.perf_counter(), 0, [], False, []
     for _epoch in range(config.epochs):
         loss_sum = torch.zeros((), device=device)
         correct, seen = torch.zeros((), device=device, dtype=torch.long), 0
@@ -183,9 +187,13 @@ def _train_loop(model: nn.Module, loader: DataLoader | _Batches, config: TrainCo
             seen, steps = seen + len(y), steps + 1
         if seen:
             history.append((loss_sum.item() / seen, correct.item() / seen))
+            if after_epoch is not None:
+                evaluated = time.perf_counter()
+                tests.append(after_epoch())
+                start += time.perf_counter() - evaluated  # not training time
         if stopped:
             break
-    return _LoopOutcome(tuple(history), time.perf_counter() - start, stopped)
+    return _LoopOutcome(tuple(history), time.perf_counter() - start, stopped, tuple(tests))
 
 
 def accuracy(model: nn.Module, loader: DataLoader | _Batches, device: torch.device,
@@ -210,15 +218,28 @@ def fit(model: nn.Module, train_ds: Dataset, test_ds: Dataset, config: TrainConf
     device = torch.device(device)
     if _channels_last(device, config):
         model.to(memory_format=torch.channels_last)
+    test_loader = _loader(test_ds, config, device, False)
+    track = (lambda: _accuracy_keeping_modes(model, test_loader, device, config)) if config.track_test else None
     with _seeded(config.seed, device):
         outcome = _train_loop(model, _loader(train_ds, config, device, shuffle=True), config,
-                              device)
+                              device, track)
     return TrainResult(
-        test_accuracy=accuracy(model, _loader(test_ds, config, device, False), device, config),
+        test_accuracy=accuracy(model, test_loader, device, config),
         train_accuracy=accuracy(model, _loader(train_ds, config, device, False), device,
                                 config),
         epochs_run=len(outcome.history), seconds=outcome.seconds,
-        history=outcome.history, stopped_by_time=outcome.stopped_by_time)
+        history=outcome.history, stopped_by_time=outcome.stopped_by_time, test_history=outcome.tests)
+
+
+def _accuracy_keeping_modes(model: nn.Module, loader: DataLoader | _Batches, device: torch.device,
+                            config: TrainConfig) -> float:
+    """``accuracy`` in the middle of training: every module gets its train/eval mode back afterwards."""
+    modes = [(module, module.training) for module in model.modules()]
+    try:
+        return accuracy(model, loader, device, config)
+    finally:
+        for module, training in modes:
+            module.train(training)
 
 
 def _tensors(x: np.ndarray, y: np.ndarray) -> InMemory:

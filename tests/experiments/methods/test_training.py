@@ -115,3 +115,20 @@ def test_in_memory_items_and_batches_agree():
     assert torch.equal(x, torch.tensor([[16.0, 18.0], [4.0, 6.0]])) and y.tolist() == [0, 1]
     assert torch.equal(data[4][0], x[0]) and int(data[4][1]) == 0 and len(data) == 6
     assert data.to(torch.device("cpu")) is data
+
+
+def test_tracking_the_test_set_records_one_accuracy_per_epoch_and_changes_no_training():
+    train, test = _images()
+    config = TrainConfig(epochs=4, lr=1e-2, batch_size=8, max_seconds=None)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Dropout(0.5),
+                                torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 2))
+
+    def factory(num_classes: int) -> torch.nn.Module:
+        torch.manual_seed(0)
+        return __import__("copy").deepcopy(model)
+
+    plain = train_from_scratch(factory, 2, train, test, config, "cpu")
+    tracked = train_from_scratch(factory, 2, train, test, TrainConfig(**{**config.__dict__, "track_test": True}), "cpu")
+    assert plain.test_history == () and len(tracked.test_history) == 4
+    assert tracked.history == plain.history  # the evaluations left dropout in train mode and the RNG alone
+    assert tracked.test_history[-1] == tracked.test_accuracy  # the last evaluation is the final one
