@@ -50,7 +50,7 @@ def _layers_figure(rows: list[dict], penultimate_label: str) -> Figure:
 
 
 @experiment
-def layer_sweep(scene_features: SceneFeatures, baseline: Baseline, jobs: Jobs = -1) -> dict:
+def layer_sweep(scene_features: SceneFeatures, baseline: Baseline, jobs: Jobs = 1) -> dict:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
     train, test = scene_features.train, scene_features.test
     labels = scene_features.train_labels, scene_features.test_labels
@@ -164,7 +164,7 @@ def _c_figure(cs: list, cv: np.ndarray, test: list, best: float) -> Figure:
 
 @experiment
 def svm_c(scene_features: SceneFeatures, baseline: Baseline, cs: Positives = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
-          folds: Count = 5, seed: Seed = 0, jobs: Jobs = -1) -> dict:
+          folds: Count = 5, seed: Seed = 0, jobs: Jobs = 1) -> dict:
     """C chosen by stratified cross-validation on the training set only, then tested once."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     cs, base_c = [float(c) for c in cs], float(baseline.C)

@@ -32,7 +32,10 @@ def svm(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np
 
 def svms(runs: list[tuple], seed: int, jobs: int) -> list[SvmResult]:
     """`svm(train x, train y, test x, test y, C)` for each tuple of `runs`, in up to `jobs` threads (liblinear
-    releases the GIL: no worker processes, no copies of the features)."""
+    releases the GIL: no worker processes, no copies of the features). More than one thread is faster but not
+    reproducible: liblinear's dual solver draws from the C library's one random generator, which concurrent fits
+    share, so a fit's result depends on the others' timing (seen as a flaky comparison of two tiny builds). The
+    experiments default to one."""
     with quiet_convergence():
         return Parallel(n_jobs=jobs, prefer="threads")(delayed(svm_evaluate)(*run[:4], C=run[4], seed=seed)
                                                        for run in runs)
