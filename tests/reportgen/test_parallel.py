@@ -97,7 +97,9 @@ def test_ctrl_c_cancels_a_parallel_build_and_keeps_what_finished(tiny) -> None:
     tiny.edit(tiny.module("basic"), "    return {", "    import time\n    time.sleep(60)\n    return {")
     build = subprocess.Popen([sys.executable, "-m", "reportgen", "build", "-j", "2", "--no-pdf", "--device", "cpu"],
                              cwd=tiny.root, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                             env={**os.environ, "XDG_CACHE_HOME": str(tiny.cache_dir)})
+                             env={**os.environ, "XDG_CACHE_HOME": str(tiny.cache_dir)},
+                             # a runner that started us in the background may have left Ctrl-C ignored: not for it
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in build.stderr:  # the others finish while numbers sleeps
         lines.append(line)

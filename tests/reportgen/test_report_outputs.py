@@ -82,9 +82,12 @@ def test_ctrl_c_during_the_swap_waits_until_every_file_is_in_place(tmp_path: Pat
             signal.raise_signal(signal.SIGINT)  # Ctrl-C after the first rename
 
     store.os.replace = replace_then_interrupt
+    # Ctrl-C as in a terminal, even where the test runner was started with SIGINT ignored (a background job)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
             store.swap_in(staging, target, ("figures", "report.html"))
     finally:
         store.os.replace = real_replace
+        signal.signal(signal.SIGINT, previous)
     assert (target / "figures" / "f.svg").read_text() == (target / "report.html").read_text() == "new"
