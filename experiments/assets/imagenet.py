@@ -24,7 +24,6 @@ from experiments.assets.datafiles import (
 )
 from experiments.assets.download import download
 from experiments.assets.pixels import to_rgb
-from experiments.assets.safe_pickle import UnsafePickle, read_int_str_dict
 from reportgen.assets import Asset, AssetError
 
 IMAGENET_VAL_URL = "https://rdfia.github.io/data/3-b/imagenet_val_25.npz"
@@ -87,9 +86,9 @@ def _bad_npz(path: Path, what: str) -> DataError:
     return DataError(f"{path} is not the practical's imagenet_val_25.npz: {what} — download {IMAGENET_VAL_URL} again")
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-    """X, y and the label map. The arrays are read with `allow_pickle=False`; `label_map`, a pickled dict, only
-    through a restricted unpickler that admits numpy's array constructors and nothing else (no code runs)."""
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """X and y, read with `allow_pickle=False`. The file's pickled `label_map` is never read: unpickling can run
+    code, and the class names come from ImageNet's own list instead (the same names the networks carry)."""
     if not zipfile.is_zipfile(path):
         raise _bad_npz(path, "not an .npz archive")
     try:
@@ -99,37 +98,30 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         why = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise _bad_npz(path, f"unreadable ({why})") from error
-    missing = [key for key in ("X", "y", "label_map") if key not in found]
+    missing = [key for key in ("X", "y") if key not in found]
     if missing:
         raise _bad_npz(path, f"no {', '.join(missing)} in it (found {', '.join(found) or 'nothing'})")
     raw = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
     if raw:
         raise _bad_npz(path, f"{', '.join(raw)} not stored as .npy arrays")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            label_map = read_int_str_dict(archive, "label_map.npy")
-    except (UnsafePickle, ValueError, OSError, zipfile.BadZipFile) as error:
-        why = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise _bad_npz(path, f"label_map unusable: {why}") from None
-    return arrays["X"], arrays["y"], label_map
+    return arrays["X"], arrays["y"]
 
 
 def load_imagenet_val(path: Path | str) -> ImageSet:
-    """The practical's validation images: `X` uint8 (N, H, W, 3), `y` class indices, `label_map` (0-d object
-    array holding a dict index -> names). A missing file raises AssetError, a malformed one DataError."""
+    """The practical's validation images: `X` uint8 (N, H, W, 3) and `y` class indices, named from ImageNet's class
+    list. A missing file raises AssetError, a malformed one DataError."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise AssetError(imagenet_assets(path))
-    images, labels, label_map = _read_npz(path)
+    images, labels = _read_npz(path)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise _bad_npz(path, f"X is {images.dtype} {images.shape}, expected uint8 (N, H, W, 3)")
     if labels.ndim != 1 or labels.shape[0] != images.shape[0] or not np.issubdtype(labels.dtype, np.integer):
         raise _bad_npz(path, f"y is {labels.dtype} {labels.shape}, expected {images.shape[0]} integer labels")
     if labels.size and (labels.min() < 0 or labels.max() >= 1000):
         raise _bad_npz(path, f"labels outside 0..999 (from {labels.min()} to {labels.max()})")
-    names_of = label_map
-    fallback = imagenet_class_names()
-    names = tuple(str(names_of.get(int(i), fallback[int(i)])) for i in labels)
+    class_names = imagenet_class_names()
+    names = tuple(class_names[int(i)] for i in labels)
     return ImageSet(images, labels.astype(np.int64), names, f"file {path}")
 
 

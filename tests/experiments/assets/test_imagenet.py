@@ -52,9 +52,9 @@ def test_the_practicals_validation_images():
     assert len(images.names) == 25 and all(images.names) and images.source == f"file {path}"
 
 
-def test_synthetic_npz_round_trip_and_missing_names(tmp_path):
+def test_synthetic_npz_round_trip_named_from_imagenets_class_list(tmp_path):
     images = load_imagenet_val(_npz(tmp_path / "ok.npz", y=np.array([0, 7])))
-    assert images.names == ("a", "cock") and images.labels.tolist() == [0, 7]  # 7 not in label_map: timm's name
+    assert images.names == ("tench", "cock") and images.labels.tolist() == [0, 7]  # not the file's label_map
 
 
 @pytest.mark.parametrize(
@@ -64,8 +64,6 @@ def test_synthetic_npz_round_trip_and_missing_names(tmp_path):
         ({"X": np.zeros((2, 8, 8, 3), np.float32)}, "X is float32"),
         ({"y": np.array([0, 1, 2])}, "expected 2 integer labels"),
         ({"y": np.array([0, 1000])}, r"labels outside 0..999"),
-        ({"label_map": np.array(["a", "b"])}, "label_map unusable: it is <U1 \\(2,\\), expected a 0-d object array"),
-        ({"label_map": np.array({0: ["a"]})}, "label_map unusable: it holds a dict, expected a dict of class index"),
     ],
 )
 def test_malformed_npz_gives_a_clear_error(tmp_path, arrays, message):
@@ -77,7 +75,7 @@ def test_malformed_npz_gives_a_clear_error(tmp_path, arrays, message):
 
 def test_npz_without_keys_or_not_an_npz(tmp_path):
     np.savez(tmp_path / "other.npz", images=np.zeros(3))
-    with pytest.raises(DataError, match="no X, y, label_map in it \\(found images\\)"):
+    with pytest.raises(DataError, match="no X, y in it \\(found images\\)"):
         load_imagenet_val(tmp_path / "other.npz")
     header = io.BytesIO()
     np.save(header, np.zeros((2, 8, 8, 3), np.uint8))
@@ -107,15 +105,12 @@ class _Payload:
         return os.mkdir, (str(self.marker),)
 
 
-def test_a_crafted_label_map_runs_no_code_and_is_refused(tmp_path):
+def test_a_crafted_label_map_is_never_unpickled(tmp_path):
     marker = tmp_path / "pwned"
-    path = _npz(tmp_path / "evil.npz", label_map=np.array({0: _Payload(marker)}, dtype=object))
-    with pytest.raises(DataError, match=r"label_map unusable: it asks to run posix.mkdir.*refused"):
-        load_imagenet_val(path)
-    assert not marker.exists()
-    path = _npz(tmp_path / "evil2.npz", label_map=np.array(_Payload(marker), dtype=object))
-    with pytest.raises(DataError, match="refused"):
-        load_imagenet_val(path)
+    for name, label_map in (("evil", np.array({0: _Payload(marker)}, dtype=object)),
+                            ("evil2", np.array(_Payload(marker), dtype=object))):
+        images = load_imagenet_val(_npz(tmp_path / f"{name}.npz", label_map=label_map))
+        assert images.names == ("tench", "goldfish")  # ImageNet's own names, whatever the file holds
     assert not marker.exists()
 
 
