@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from experiments.assets.networks import Network
-from experiments.ch2_common import predict, resize_normalize
+from experiments.ch2_common import resize_normalize, scores
 from experiments.figures import Panel, clip, image_grid
-from experiments.methods.featvis import FeatureVisConfig, generate, high_frequency_share
+from experiments.methods.featvis import FeatureVisConfig, generate, high_frequency_share, white_noise_share
 from experiments.network_names import short_name
 from experiments.settings import Count, Fraction, NonNegative, Positive, Seed
 from reportgen import experiment
@@ -18,18 +18,18 @@ from reportgen import experiment
 def _seen_by(net: Network, pixels: torch.Tensor, targets: torch.Tensor) -> dict:
     """How `net` classifies images (N, 3, H, W) in [0, 1]: target probability, top-1 and top-5 hits per image."""
     x = resize_normalize(pixels.to(next(net.module.parameters()).device), net)
-    prediction = predict(net, x, targets.to(x.device))
-    with torch.no_grad():
-        top5 = net.module(x).topk(5, dim=1).indices.cpu()
-    return {"probability": prediction.target_prob, "top1": prediction.classes == targets.numpy(),
-            "top5": (top5 == targets[:, None]).any(dim=1).numpy(), "predicted": prediction.classes}
+    probs = scores(net, x).softmax(dim=1).cpu()  # one forward pass for all three
+    top5 = probs.topk(5, dim=1).indices
+    return {"probability": probs.gather(1, targets[:, None])[:, 0].numpy().astype(np.float64),
+            "top1": (top5[:, 0] == targets).numpy(), "top5": (top5 == targets[:, None]).any(dim=1).numpy(),
+            "predicted": top5[:, 0].numpy()}
 
 
-def _measures(pixels: torch.Tensor, own: Network, other: Network, targets: torch.Tensor) -> dict:
+def _measures(pixels: torch.Tensor, own: Network, other: Network, targets: torch.Tensor, cutoff: float) -> dict:
     """Per set of images: the generating network's probability, the second network's top-1 / top-5 recognition of
     the target, and the high-frequency share, each as a mean and per image."""
     mine, theirs = _seen_by(own, pixels, targets), _seen_by(other, pixels, targets)
-    hf = high_frequency_share(pixels.cpu()).numpy().astype(np.float64)
+    hf = high_frequency_share(pixels.cpu(), cutoff).numpy().astype(np.float64)
     return {"probability": float(mine["probability"].mean()), "other_top1": float(theirs["top1"].mean()),
             "other_top5": float(theirs["top5"].mean()), "high_frequency": float(hf.mean()),
             "per_image": {"probability": mine["probability"], "other_top1": theirs["top1"],
@@ -51,7 +51,8 @@ def _figure(practical: torch.Tensor, regularized: torch.Tensor, names: list[str]
 def class_images_regularized(visualize_net: Network, compare_net: Network, class_images: dict,
                              device: torch.device, steps: Count = 200, lr: Positive = 0.02, fourier: bool = True,
                              decay: NonNegative = 1.0, tv_weight: NonNegative = 0.0, max_scale: Fraction = 0.1,
-                             max_rotation: NonNegative = 10.0, max_shift: Fraction = 0.06, seed: Seed = 0) -> dict:
+                             max_rotation: NonNegative = 10.0, max_shift: Fraction = 0.06, seed: Seed = 0,
+                             high_frequency_above: Fraction = 0.25) -> dict:
     """The classes of 2.Q8 generated again with feature-visualization regularizers, both sets measured alike."""
     targets = torch.as_tensor(class_images["settings"]["classes"], dtype=torch.long)
     config = FeatureVisConfig(steps, lr, fourier, decay, tv_weight, max_scale, max_rotation, max_shift)
@@ -59,8 +60,9 @@ def class_images_regularized(visualize_net: Network, compare_net: Network, class
     regularized, history = generate(visualize_net.module, targets.to(device), config, visualize_net.input_size,
                                     visualize_net.mean, visualize_net.std, generator, device)
     practical = torch.as_tensor(np.asarray(class_images["images"])).permute(0, 3, 1, 2).float() / 255.0
-    measured = {"practical": _measures(practical, visualize_net, compare_net, targets),
-                "regularized": _measures(regularized.cpu(), visualize_net, compare_net, targets)}
+    cutoff = high_frequency_above  # cycles per pixel
+    measured = {"practical": _measures(practical, visualize_net, compare_net, targets, cutoff),
+                "regularized": _measures(regularized.cpu(), visualize_net, compare_net, targets, cutoff)}
     for m in measured.values():
         m["per_image"]["other_names"] = [short_name(compare_net, int(c)) for c in m["per_image"]["other_predicted"]]
     names = [short_name(visualize_net, int(t)) for t in targets]
@@ -69,6 +71,7 @@ def class_images_regularized(visualize_net: Network, compare_net: Network, class
         "classes": names, "steps": steps, "lr": lr, "fourier": fourier, "tv_weight": tv_weight,
         "max_scale": max_scale, "max_rotation": max_rotation, "max_shift": max_shift,
         "practical": measured["practical"], "regularized": measured["regularized"],
+        "high_frequency_cutoff": cutoff, "white_noise_share": white_noise_share(cutoff),
         "objective": history, "images": (regularized.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8),
         "figure": _figure(practical, regularized, names, measured),
     }

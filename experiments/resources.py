@@ -58,7 +58,7 @@ def _fingerprint(**settings) -> dict:
 
 
 NETWORK_HOOKS = dict(
-    fingerprint=lambda **s: _fingerprint(**s),
+    fingerprint=_fingerprint,
     assets=lambda **s: networks.network_assets(_config_of(**s), _memo()),
     watch=lambda **s: _weights_path(_config_of(**s)),
     fetch=lambda **s: networks.fetch_network(_config_of(**s), _memo()),

@@ -16,7 +16,7 @@ from typing import Any
 from reportgen import cache, config, report, store
 from reportgen.assets import AssetError, Choice
 from reportgen.errors import UserError
-from reportgen.plan import Context, Planned, plan, resolve_device, watched_paths
+from reportgen.plan import Context, Planned, plan, resolve_device, resources_read, watched_paths
 from reportgen.project import Project
 from reportgen.registry import discover
 from reportgen.runner import Outcome, Runner, Selection
@@ -219,14 +219,8 @@ def with_upstream(planned: dict[str, Planned], only: tuple[str, ...], cached: Ca
 def _needed(planned: dict[str, Planned], only: tuple[str, ...]) -> set[str]:
     """The resources that the experiments selected by `only` read, directly or through other resources."""
     selection = Selection(only)
-    todo = [n for n, p in planned.items() if p.node.is_experiment and selection.selected(n)]
-    needed: set[str] = set()
-    while todo:
-        for dep in planned[todo.pop()].node.inputs:
-            if dep in planned and not planned[dep].node.is_experiment and dep not in needed:
-                needed.add(dep)
-                todo.append(dep)
-    return needed
+    return {r for n, p in planned.items() if p.node.is_experiment and selection.selected(n)
+            for r in resources_read(planned, n)}
 
 
 def _preflight(planned: dict[str, Planned], context: Context, options: Options, only: tuple[str, ...]

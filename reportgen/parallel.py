@@ -18,7 +18,7 @@ from distributed.scheduler import KilledWorker
 from reportgen import store
 from reportgen.cache import Cache
 from reportgen.cluster import GPU, SHARED_GPU, Pool
-from reportgen.plan import Context, Planned
+from reportgen.plan import Context, Planned, resources_read
 from reportgen.runner import Outcome, Runner, Selection
 from reportgen.status import Status
 from reportgen.worker import PLUGIN, BuildPlugin, NeedsFailed, Spec, Task, run
@@ -140,18 +140,6 @@ class ParallelRunner(Runner):
                 self.progress(f"{counter} {p.node.name}: FAILED — {reason}")
                 return Outcome(p.node.name, Status.FAILED, p.key, reason)
         return outcome
-
-
-def resources_read(planned: dict[str, Planned], name: str) -> list[str]:
-    """The resources an experiment reads, directly or through other resources."""
-    found: list[str] = []
-    todo = [name]
-    while todo:
-        for i in planned[todo.pop()].node.inputs:
-            if i in planned and not planned[i].node.is_experiment and i not in found:
-                found.append(i)
-                todo.append(i)
-    return found
 
 
 def gpu_resources(planned: dict[str, Planned], name: str, context: Context) -> dict[str, int] | None:

@@ -111,6 +111,18 @@ def _fingerprint(node: Node, params: dict[str, Any]) -> Any:
         return {"unavailable": f"{type(exc).__name__}: {exc}"}
 
 
+def resources_read(planned: dict[str, Planned], name: str) -> list[str]:
+    """The resources an experiment reads, directly or through other resources."""
+    found: list[str] = []
+    todo = [name]
+    while todo:
+        for i in planned[todo.pop()].node.inputs:
+            if i in planned and not planned[i].node.is_experiment and i not in found:
+                found.append(i)
+                todo.append(i)
+    return found
+
+
 def watched_paths(planned: dict[str, Planned]) -> list[str]:
     """Files and folders whose change must make a no-op build do real work again."""
     paths: list[str] = []

@@ -125,7 +125,7 @@ def load_imagenet_val(path: Path | str) -> ImageSet:
     return ImageSet(images, labels.astype(np.int64), names, f"file {path}")
 
 
-def _read_image(path: Path, size: int) -> tuple[np.ndarray | None, str | None]:
+def _read_image(path: Path) -> tuple[np.ndarray | None, str | None]:
     """(pixels, None) or (None, why the file is skipped)."""
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return None, f"not an image file ({path.suffix or 'no suffix'})"
@@ -149,7 +149,7 @@ def load_image_folder(path: Path | str, size: int = 224) -> ImageSet:
     class_names = imagenet_class_names()
     images, labels, names, skipped = [], [], [], []
     for entry in visible_entries(folder):
-        pixels, reason = _read_image(entry, size) if entry.is_file() else (None, "folder (not read)")
+        pixels, reason = _read_image(entry) if entry.is_file() else (None, "folder (not read)")
         if pixels is None:
             skipped.append(Skipped(entry, reason or "unreadable"))
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from experiments.assets.network_build import plan_network
-from experiments.assets.networks import NetworkConfig, fetch_network, network_assets
+from experiments.assets.networks import NetworkConfig, fetch_network, network_assets, weights_file
 from reportgen.assets import Asset, AssetError, Choice
 
 
@@ -47,7 +47,7 @@ def choose_network(section: str, config: NetworkConfig, standin: NetworkConfig |
     if problem is None:
         return Choice(section, asked, asked)
     plan_network(standin.model, standin.weights)  # an unknown stand-in is a configuration error, said now
-    watch = tuple(a.path for a in network_assets(config, memo_dir) if Path(a.path).is_absolute())
+    watch = tuple(str(path) for path in [weights_file(plan_network(config.model, config.weights))] if path)
     # the role's other settings (input_size, mean, std, categories: empty by default) apply to the stand-in too
     overrides = (("model", standin.model), ("weights", standin.weights))
     return Choice(section, asked, label(standin), overrides, problem, substitute=True, watch=watch)

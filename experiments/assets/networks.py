@@ -243,7 +243,7 @@ def load_network(config: NetworkConfig, device: torch.device | str, offline: boo
     module = module.eval().requires_grad_(False).to(device)
     spec = layer_spec(plan.arch, module)
     input_size, mean, std, interpolation, crop, categories = preprocessing(plan, config, module, spec.classifier)
-    weights_path = _weights_file(plan)
+    weights_path = weights_file(plan)
     return Network(
         name=config.model, weights=plan.enum.name if plan.enum is not None else config.weights, source=source,
         sha256=sha256_file(weights_path, memo_dir) if weights_path else None, module=module,
@@ -253,9 +253,14 @@ def load_network(config: NetworkConfig, device: torch.device | str, offline: boo
     )
 
 
-def _weights_file(plan: Plan) -> Path | None:
+def weights_file(plan: Plan) -> Path | None:
+    """Where the plan's weights are (or go): torchvision's cache file, the local file, the installed package's file
+    (None when the package is not installed, or for random init)."""
     if plan.enum is not None:
         return hub_file(plan.enum.url)
     if plan.package is not None:
-        return pip_weights.package_weights_file(plan.package)
+        try:
+            return pip_weights.package_weights_file(plan.package)
+        except FileNotFoundError:  # not installed: nowhere yet
+            return None
     return plan.path

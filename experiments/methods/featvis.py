@@ -76,17 +76,16 @@ def decorrelated_to_rgb(x: Tensor) -> Tensor:
 
 @dataclass
 class Parameterization:
-    """The optimized tensor and how it becomes pixels in [0, 1]."""
+    """The optimized tensor and how it becomes pixels in [0, 1] (`scale`: the spectrum's, None for pixels)."""
 
     param: Tensor
-    config: FeatureVisConfig
     size: tuple[int, int]
+    scale: Tensor | None
 
     def pixels(self) -> Tensor:
-        if not self.config.fourier:
+        if self.scale is None:
             return torch.sigmoid(self.param)
-        scale = spectrum_scale(*self.size, self.config.decay, self.param.device)
-        return torch.sigmoid(decorrelated_to_rgb(fourier_to_image(self.param, scale, self.size)))
+        return torch.sigmoid(decorrelated_to_rgb(fourier_to_image(self.param, self.scale, self.size)))
 
 
 def start(n: int, size: int, config: FeatureVisConfig, generator: torch.Generator,
@@ -94,7 +93,8 @@ def start(n: int, size: int, config: FeatureVisConfig, generator: torch.Generato
     """Small random parameters (an almost grey image), drawn from `generator`."""
     shape = (n, 3, size, size // 2 + 1, 2) if config.fourier else (n, 3, size, size)
     noise = torch.randn(shape, generator=generator, device=generator.device) * 0.01
-    return Parameterization(noise.to(device).requires_grad_(True), config, (size, size))
+    scale = spectrum_scale(size, size, config.decay, device) if config.fourier else None
+    return Parameterization(noise.to(device).requires_grad_(True), (size, size), scale)
 
 
 def random_affine(x: Tensor, config: FeatureVisConfig, generator: torch.Generator) -> Tensor:
@@ -118,13 +118,12 @@ def total_variation(x: Tensor) -> Tensor:
 
 
 def objective(model: nn.Module, pixels: Tensor, targets: Tensor, mean: tuple, std: tuple,
-              config: FeatureVisConfig, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """(target score − tv_weight · total variation, per image (N,); class scores (N, K)) under a random transform."""
+              config: FeatureVisConfig, generator: torch.Generator) -> Tensor:
+    """Target score − tv_weight · total variation, per image (N,), the images under a random transform."""
     seen = random_affine(pixels, config, generator) if config.max_scale or config.max_rotation or config.max_shift \
         else pixels
     scores = model(normalize(seen, mean, std))
-    value = scores.gather(1, targets[:, None])[:, 0] - config.tv_weight * total_variation(pixels)
-    return value, scores
+    return scores.gather(1, targets[:, None])[:, 0] - config.tv_weight * total_variation(pixels)
 
 
 def generate(model: nn.Module, targets: Tensor, config: FeatureVisConfig, size: int, mean: tuple, std: tuple,
@@ -137,12 +136,18 @@ def generate(model: nn.Module, targets: Tensor, config: FeatureVisConfig, size: 
     for _ in range(config.steps):
         optimizer.zero_grad(set_to_none=True)
         with torch.enable_grad():
-            value, _ = objective(model, image.pixels(), targets, mean, std, config, generator)
+            value = objective(model, image.pixels(), targets, mean, std, config, generator)
             (-value.sum()).backward()
         optimizer.step()
         history.append(value.detach().cpu().numpy())
     with torch.no_grad():
         return image.pixels().detach(), np.stack(history, axis=1)
+
+
+def white_noise_share(cutoff: float = 0.25) -> float:
+    """The high-frequency share of white noise (a flat spectrum): the part of the frequency square [-1/2, 1/2]²
+    outside the disk of radius `cutoff`."""
+    return 1.0 - math.pi * min(cutoff, 0.5) ** 2
 
 
 def high_frequency_share(pixels: Tensor, cutoff: float = 0.25) -> Tensor:

@@ -70,6 +70,7 @@ def test_high_frequency_share_tells_noise_from_smooth_pictures():
     smooth = (ramp[None, :] * ramp[:, None]).expand(1, 3, 64, 64)
     share = featvis.high_frequency_share(noise)
     assert share.mean() == pytest.approx(1 - math.pi * 0.25**2, abs=0.03)  # white noise: area outside the disk
+    assert featvis.white_noise_share(0.25) == pytest.approx(1 - math.pi * 0.25**2)
     assert float(featvis.high_frequency_share(smooth)) < 0.01
     checker = (torch.arange(64)[:, None] + torch.arange(64)[None, :]) % 2  # the highest frequency there is
     assert float(featvis.high_frequency_share(checker.float().expand(1, 3, 64, 64))) > 0.95
