@@ -21,7 +21,7 @@ from experiments.ch2_common import (
     to_pixels,
     to_uint8,
 )
-from experiments.figures import WIDTH, Panel, clip, image_grid, magnified, small_type, visible_gain
+from experiments.figures import VISIBLE_QUANTILE, WIDTH, Panel, clip, image_grid, magnified, small_type, visible_gain
 from experiments.methods.attacks import AttackResult, fgsm, naive_targeted, perturbation_sizes, pgd
 from experiments.network_names import class_index, same_network, short_name
 from experiments.settings import Count, Names, Positive, Positives, Qualities, Seed
@@ -29,11 +29,11 @@ from reportgen import experiment
 
 
 def _sizes(batch: Batch, adversarial: torch.Tensor, net: Network) -> dict[str, np.ndarray]:
-    """Per image: L∞ (levels of 255), L2 ([0, 1] units) and the 99th percentile of |δ| (levels)."""
+    """Per image: L∞ (levels of 255), L2 ([0, 1] units) and the VISIBLE_QUANTILE of |δ| (levels)."""
     std = torch.tensor(net.std, device=batch.x.device)
     linf, l2 = perturbation_sizes(batch.x, adversarial, std)
     delta = ((adversarial - batch.x) * std.reshape(1, 3, 1, 1)).abs().reshape(len(linf), -1) * 255.0
-    return {"linf": linf, "l2": l2, "p99": np.quantile(delta.float().cpu().numpy(), 0.99, axis=1)}
+    return {"linf": linf, "l2": l2, "p99": np.quantile(delta.float().cpu().numpy(), VISIBLE_QUANTILE, axis=1)}
 
 
 def _per_image(net: Network, images: ImageSet, before: Prediction, after: Prediction, result: AttackResult,
@@ -115,6 +115,7 @@ def naive_attack(visualize_net: Network, imagenet_val: ImageSet, device: torch.d
         "per_image": rows, "seconds": result.seconds,
         "max_steps_taken": int(result.steps.max()), "max_linf": float(sizes["linf"][ok].max()) if ok.any() else None,
         "median_l2": _median(sizes["l2"][ok]), "median_p99": _median(sizes["p99"][ok]),
+        "quantile": VISIBLE_QUANTILE,
         "confidence_before": float(before.confidence.mean()),
         "target_after": float(after.target_prob[ok].mean()) if ok.any() else None, "per_target": every,
         "overall_success_rate": sum(r["successes"] for r in every) / max(1, sum(r["attacked"] for r in every)),

@@ -75,10 +75,13 @@ def overlay(image: np.ndarray, heat: np.ndarray, cmap: str = "inferno") -> np.nd
     return np.clip(0.4 * grey + 0.6 * coloured, 0.0, 1.0).astype(np.float32)
 
 
-def visible_gain(deltas: Sequence[np.ndarray]) -> float:
-    """A gain that maps the 99th percentile of |δ| over all the differences to half the grey range."""
+VISIBLE_QUANTILE = 0.99  # the share of the differences a magnified difference image keeps in range
+
+
+def visible_gain(deltas: Sequence[np.ndarray], quantile: float = VISIBLE_QUANTILE) -> float:
+    """A gain that maps the `quantile` of |δ| over all the differences to half the grey range."""
     values = np.concatenate([np.abs(d).ravel() for d in deltas]) if deltas else np.zeros(1)
-    return 0.5 / max(float(np.quantile(values, 0.99)), 1e-6)
+    return 0.5 / max(float(np.quantile(values, quantile)), 1e-6)
 
 
 def magnified(delta: np.ndarray, gain: float) -> np.ndarray:
