@@ -31,6 +31,10 @@ __all__ = [
     "scene15_fingerprint",
 ]
 SCENE15_URLS = ("https://rdfia.github.io/data/3-a/15ScenesData.zip",)  # the practical's own distribution
+# The downloaded dataset's content, pinned: sha256 over "name<TAB>sha256<NL>" of every class-folder file (sorted
+# names relative to the folder holding train/ and test/), computed from the copy of the practical's distribution
+# in the project's ../shared/data (no copy of the zip itself was at hand, so the zip's own bytes are not pinned).
+SCENE15_CONTENT_SHA256 = "b682ed536d03b80154f5c23d814bcd53a2ab94b896fb9d8d48237a7dda7a443a"
 ASSET_NAME = "15 Scene dataset (15ScenesData.zip, unzipped)"
 
 
@@ -217,8 +221,30 @@ def scene15_assets(config: Scene15Config) -> list[Asset]:
     return [Asset(name=ASSET_NAME, path=str(root), url=SCENE15_URLS[0], problem=None)]
 
 
-def _fetch_into(url: str, root: Path, progress: bool) -> None:
-    """Download the zip, extract it in a temp folder beside `root`, and move the dataset folder into place."""
+def content_sha256(layout: Layout) -> str:
+    """The pinned kind of digest of a dataset folder's content (see SCENE15_CONTENT_SHA256); reads every file."""
+    key = _relative_key(layout.root)
+    hashes = []
+    for _, _, folder in layout.folders:
+        for path in _folder_entries(folder)[0]:
+            hashes.append((key(path), hashlib.sha256(path.read_bytes()).hexdigest()))
+    return hashlib.sha256("".join(f"{name}\t{sha}\n" for name, sha in sorted(hashes)).encode()).hexdigest()
+
+
+def _check_content(layout: Layout, expected: str | None, root: Path, url: str) -> None:
+    if expected is None:
+        return
+    found = content_sha256(layout)
+    if found != expected:
+        problem = (f"downloaded archive's content differs from the pinned copy (content sha256 {found[:12]}…, "
+                   f"expected {expected[:12]}…); not installed — put a copy you trust at {root} or name its "
+                   f"folder in [data] scene15")
+        raise AssetError([Asset(ASSET_NAME, str(root), url, problem)])
+
+
+def _fetch_into(url: str, root: Path, progress: bool, content: str | None = SCENE15_CONTENT_SHA256) -> None:
+    """Download the zip, extract it in a temp folder beside `root`, check its content against the pin (`content`,
+    None: no check), and move the dataset folder into place."""
     with tempfile.TemporaryDirectory(prefix=f".{root.name}.", dir=root.parent) as tmp:
         try:
             archive = download(url, Path(tmp) / "15ScenesData.zip", None, progress, name=ASSET_NAME)
@@ -231,15 +257,17 @@ def _fetch_into(url: str, root: Path, progress: bool) -> None:
         except (zipfile.BadZipFile, OSError, DataError) as error:
             problem = f"downloaded archive unusable ({str(error).split(' — ')[0]})"
             raise AssetError([Asset(ASSET_NAME, str(root), url, problem)]) from error
+        _check_content(layout, content, root, url)
         os.replace(layout.root, root)
 
 
 def ensure_scene15(config: Scene15Config, offline: bool, urls: tuple[str, ...] = SCENE15_URLS,
-                   progress: bool = True) -> Path:
+                   progress: bool = True, content: str | None = SCENE15_CONTENT_SHA256) -> Path:
     """The dataset's root, downloaded and unzipped there first when absent and allowed (not `offline`).
 
-    Raises AssetError when offline and absent, when every URL fails, or when the folder exists but is broken
-    (an existing folder is never overwritten; an empty one is replaced).
+    Raises AssetError when offline and absent, when every URL fails (a download whose content differs from
+    `content` fails), or when the folder exists but is broken (an existing folder is never overwritten; an empty
+    one is replaced).
     """
     root = Path(config.root).expanduser()
     assets = scene15_assets(config)
@@ -255,7 +283,7 @@ def ensure_scene15(config: Scene15Config, offline: bool, urls: tuple[str, ...] =
     failures: list[Asset] = []
     for url in urls:
         try:
-            _fetch_into(url, root, progress)
+            _fetch_into(url, root, progress, content)
             return root
         except AssetError as error:
             failures.extend(error.assets)

@@ -20,6 +20,7 @@ from experiments.assets.scene15 import (
     scene15_assets,
     scene15_fingerprint,
 )
+from experiments.assets.scene15_layout import find_layout
 from reportgen.assets import AssetError
 
 SHARED_SCENE = Path(__file__).resolve().parents[3] / "../shared/data/15SceneData"
@@ -233,10 +234,34 @@ def test_assets_and_ensure_from_a_zip(tmp_path):
         for path in source.rglob("*.jpg"):
             zipped.write(path, path.relative_to(source.parent).as_posix())
     bad_url = (tmp_path / "absent.zip").as_uri()
-    root = ensure_scene15(config, offline=False, urls=(bad_url, archive.as_uri()), progress=False)
+    pin = s15.content_sha256(find_layout(source))
+    root = ensure_scene15(config, offline=False, urls=(bad_url, archive.as_uri()), progress=False, content=pin)
     assert root == tmp_path / "cache" / "15SceneData"
     assert scene15_assets(config)[0].ok and len(_load(Path(config.root), tmp_path).train.paths) == 30
     assert [p.name for p in (tmp_path / "cache").iterdir()] == ["15SceneData"]  # no temp folder left
+
+
+def test_a_download_whose_content_differs_from_the_pin_is_not_installed(tmp_path):
+    config = Scene15Config(root=str(tmp_path / "cache" / "15SceneData"))
+    source = _split_tree(tmp_path / "src" / "15SceneData")
+    pin = s15.content_sha256(find_layout(source))
+    _jpeg(source / "test" / "coast" / "image_0000.jpg", 99, size=(9, 9))  # one image changed after pinning
+    archive = tmp_path / "15ScenesData.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in source.rglob("*.jpg"):
+            zipped.write(path, path.relative_to(source.parent).as_posix())
+    with pytest.raises(AssetError, match="content differs from the pinned copy") as info:
+        ensure_scene15(config, offline=False, urls=(archive.as_uri(),), progress=False, content=pin)
+    assert "put a copy you trust at" in str(info.value)
+    assert not (tmp_path / "cache" / "15SceneData").exists()
+    assert list((tmp_path / "cache").iterdir()) == []  # nothing installed, no temp folder left
+
+
+def test_the_pinned_content_is_the_practicals_distribution_in_shared():
+    shared = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "15SceneData"
+    if not shared.is_dir():
+        pytest.skip(f"no copy of the practical's 15 Scene at {shared}")
+    assert s15.content_sha256(find_layout(shared)) == s15.SCENE15_CONTENT_SHA256
 
 
 def test_a_failed_download_names_where_the_dataset_goes_not_the_temporary_folder(tmp_path):
