@@ -15,6 +15,7 @@ from experiments.assets import data_search, imagenet, networks
 from experiments.assets import scene15 as scene15_data
 from experiments.assets.filememo import default_cache_dir
 from experiments.assets.network_choice import choose_network
+from experiments.settings import ChannelMeans, ChannelStds, Folders, InputSizeOrAuto, Seed
 from reportgen import UserError, resource
 from reportgen.assets import Choice
 
@@ -75,7 +76,8 @@ def _load(device: torch.device, offline: bool, **settings) -> networks.Network:
 
 @resource(section="networks.transfer", **NETWORK_HOOKS)
 def transfer_net(device: torch.device, offline: bool, model: str = "vgg16", weights: str = "IMAGENET1K_V1",
-                 input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "",
+                 input_size: InputSizeOrAuto = 0, mean: ChannelMeans = (), std: ChannelStds = (),
+                 categories: str = "",
                  standin_model: str = LITE0["standin_model"], standin_weights: str = LITE0["standin_weights"],
                  ) -> networks.Network:
     """Chapter 1's network (transfer learning), pretrained; the stand-in when it cannot be had."""
@@ -85,7 +87,8 @@ def transfer_net(device: torch.device, offline: bool, model: str = "vgg16", weig
 
 @resource(section="networks.visualize", **NETWORK_HOOKS)
 def visualize_net(device: torch.device, offline: bool, model: str = "squeezenet1_1", weights: str = "IMAGENET1K_V1",
-                  input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "",
+                  input_size: InputSizeOrAuto = 0, mean: ChannelMeans = (), std: ChannelStds = (),
+                  categories: str = "",
                   standin_model: str = LITE0["standin_model"], standin_weights: str = LITE0["standin_weights"],
                   ) -> networks.Network:
     """Chapter 2's network (saliency, adversarial examples, class visualization); the stand-in when it cannot be
@@ -96,7 +99,8 @@ def visualize_net(device: torch.device, offline: bool, model: str = "squeezenet1
 
 @resource(section="networks.compare", **NETWORK_HOOKS)
 def compare_net(device: torch.device, offline: bool, model: str = "vgg16", weights: str = "IMAGENET1K_V1",
-                input_size: int = 0, mean: tuple = (), std: tuple = (), categories: str = "",
+                input_size: InputSizeOrAuto = 0, mean: ChannelMeans = (), std: ChannelStds = (),
+                categories: str = "",
                 standin_model: str = LITE1["standin_model"], standin_weights: str = LITE1["standin_weights"],
                 ) -> networks.Network:
     """The second network of the "try another network" questions; its stand-in is another network than the other
@@ -180,7 +184,7 @@ def _find_scene15(offline: bool, scene15: str = "", scene15_seed: int = 0, searc
           watch=lambda **s: [_scene_config(**s).root],
           fetch=lambda **s: scene15_data.ensure_scene15(_scene_config(**s), offline=False),
           resolve=_find_scene15)
-def scene15(offline: bool, scene15: str = "", scene15_seed: int = 0, search: tuple = ()) -> scene15_data.Scene15:
+def scene15(offline: bool, scene15: str = "", scene15_seed: Seed = 0, search: Folders = ()) -> scene15_data.Scene15:
     """The 15 Scene dataset, split into train and test as the practical distributes it (looked for as
     data_search.py says, downloaded into reportgen's cache when found nowhere)."""
     config = _scene_config(scene15, scene15_seed)
@@ -208,7 +212,7 @@ def _find_val(offline: bool, imagenet_val: str = "", search: tuple = ()) -> Choi
           watch=lambda **s: [_val_path(**s)],
           fetch=lambda **s: imagenet.ensure_imagenet_val(_val_path(**s), offline=False),
           resolve=_find_val)
-def imagenet_val(offline: bool, imagenet_val: str = "", search: tuple = ()) -> imagenet.ImageSet:
+def imagenet_val(offline: bool, imagenet_val: str = "", search: Folders = ()) -> imagenet.ImageSet:
     """The practical's 25 labelled ImageNet validation images (looked for as data_search.py says)."""
     path = _val_path(imagenet_val)
     imagenet.ensure_imagenet_val(path, offline)

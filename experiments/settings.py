@@ -25,3 +25,13 @@ Names = Annotated[tuple, Check(lambda v: len(v) > 0 and all(isinstance(x, str) a
                                "a non-empty list of class names")]
 NonNegatives = Annotated[tuple, Ge(0), Check(len, "a non-empty list")]
 Qualities = Annotated[tuple, Ge(1), Le(100), Check(len, "a non-empty list")]  # JPEG quality levels
+
+# A network role's preprocessing; 0 and () mean "from the weights' metadata".
+InputSizeOrAuto = Annotated[int, Check(lambda v: v == 0 or v >= 32, "0 (from the weights' metadata) or at least 32")]
+ChannelMeans = Annotated[tuple, Check(lambda v: len(v) in (0, 3) and all(isinstance(x, (int, float)) and 0 <= x <= 1
+                                                                         for x in v),
+                                      "() (from the weights' metadata) or three values in [0, 1], one per RGB channel")]
+ChannelStds = Annotated[tuple, Check(lambda v: len(v) in (0, 3) and all(isinstance(x, (int, float)) and x > 0
+                                                                        for x in v),
+                                     "() (from the weights' metadata) or three values > 0, one per RGB channel")]
+Folders = Annotated[tuple, Check(lambda v: all(isinstance(x, str) and x for x in v), "a list of folder paths")]

@@ -210,11 +210,12 @@ def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
 
 
 def test_every_numeric_setting_of_the_practical_declares_its_range() -> None:
-    """Each experiment's int and float settings carry a range (a bool or a string needs none)."""
+    """Each experiment's and resource's int and float settings carry a range (a bool or a string needs none)."""
     from reportgen.registry import discover
 
     registry = discover("experiments")
-    bare = [f"{n.name}.{k}" for n in registry.experiments for k, v in n.defaults.items()
+    nodes = [n for n in registry.nodes.values() if n.meta.kind in ("experiment", "resource")]
+    bare = [f"{n.name}.{k}" for n in nodes for k, v in n.defaults.items()
             if isinstance(v, (int, float, tuple)) and not isinstance(v, bool) and k not in n.constraints]
     assert bare == []
 
@@ -224,6 +225,10 @@ def test_every_numeric_setting_of_the_practical_declares_its_range() -> None:
     ("naive_attack.max_steps=0", r"\[naive_attack\] max_steps = 0: must be > 0"),
     ("architecture_params.input_size=0", r"\[architecture_params\] input_size = 0: must be ≥ 32"),
     ("attack_comparison.eps_levels=[]", r"\[attack_comparison\] eps_levels = \(\): must be a non-empty list"),
+    ("networks.transfer.input_size=16", r"\[networks.transfer\] input_size = 16: must be 0 .* or at least 32"),
+    ("networks.visualize.std=[0.5,0,0.5]", r"\[networks.visualize\] std = \(0.5, 0, 0.5\): must be \(\) .* > 0"),
+    ("networks.compare.mean=[0.5]", r"\[networks.compare\] mean = \(0.5,\): must be \(\) .* three values"),
+    ("data.scene15_seed=-1", r"\[data\] scene15_seed = -1: must be ≥ 0"),
 ])
 def test_the_practicals_nonsense_settings_are_refused_while_planning(override, message) -> None:
     from reportgen.plan import Context, plan
