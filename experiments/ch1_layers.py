@@ -169,10 +169,16 @@ def svm_c(scene_features: SceneFeatures, baseline: Baseline, cs: Positives = (0.
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     cs, base_c = [float(c) for c in cs], float(baseline.C)
     fitted = sorted(set(cs) - {base_c}, reverse=True)  # the baseline's C is already fitted; the slowest first
-    with quiet_convergence(), ThreadPoolExecutor(1) as search:  # the test curve is fitted during the search
-        chosen_c = search.submit(choose_c, train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
-        fits = svms([(train_x, train_y, test_x, test_y, c) for c in fitted], baseline.seed, jobs)
-        best, cv = chosen_c.result()
+    runs = [(train_x, train_y, test_x, test_y, c) for c in fitted]
+    with quiet_convergence():
+        if jobs == 1:  # one fit at a time: concurrent liblinear fits share its random generator (not reproducible)
+            best, cv = choose_c(train_x, train_y, cs, folds=folds, seed=seed, n_jobs=1)
+            fits = svms(runs, baseline.seed, 1)
+        else:
+            with ThreadPoolExecutor(1) as search:  # the test curve is fitted during the search
+                chosen_c = search.submit(choose_c, train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
+                fits = svms(runs, baseline.seed, jobs)
+                best, cv = chosen_c.result()
     accuracy = {c: f.accuracy for c, f in zip(fitted, fits)} | {base_c: baseline.accuracy}
     test = [accuracy[c] for c in cs]
     chosen, base = accuracy[best], baseline.accuracy
