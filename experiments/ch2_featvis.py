@@ -25,7 +25,7 @@ def _seen_by(net: Network, pixels: torch.Tensor, targets: torch.Tensor) -> dict:
             "predicted": top5[:, 0].numpy()}
 
 
-def _measures(pixels: torch.Tensor, own: Network, other: Network, targets: torch.Tensor, cutoff: float) -> dict:
+def measures(pixels: torch.Tensor, own: Network, other: Network, targets: torch.Tensor, cutoff: float) -> dict:
     """Per set of images: the generating network's probability, the second network's top-1 / top-5 recognition of
     the target, and the high-frequency share, each as a mean and per image."""
     mine, theirs = _seen_by(own, pixels, targets), _seen_by(other, pixels, targets)
@@ -33,7 +33,7 @@ def _measures(pixels: torch.Tensor, own: Network, other: Network, targets: torch
     return {"probability": float(mine["probability"].mean()), "other_top1": float(theirs["top1"].mean()),
             "other_top5": float(theirs["top5"].mean()), "high_frequency": float(hf.mean()),
             "per_image": {"probability": mine["probability"], "other_top1": theirs["top1"],
-                          "other_predicted": theirs["predicted"], "high_frequency": hf}}
+                          "other_top5": theirs["top5"], "other_predicted": theirs["predicted"], "high_frequency": hf}}
 
 
 def _figure(practical: torch.Tensor, regularized: torch.Tensor, names: list[str], measured: dict):
@@ -61,14 +61,15 @@ def class_images_regularized(visualize_net: Network, compare_net: Network, class
                                     visualize_net.mean, visualize_net.std, generator, device)
     practical = torch.as_tensor(np.asarray(class_images["images"])).permute(0, 3, 1, 2).float() / 255.0
     cutoff = high_frequency_above  # cycles per pixel
-    measured = {"practical": _measures(practical, visualize_net, compare_net, targets, cutoff),
-                "regularized": _measures(regularized.cpu(), visualize_net, compare_net, targets, cutoff)}
+    measured = {"practical": measures(practical, visualize_net, compare_net, targets, cutoff),
+                "regularized": measures(regularized.cpu(), visualize_net, compare_net, targets, cutoff)}
     for m in measured.values():
         m["per_image"]["other_names"] = [short_name(compare_net, int(c)) for c in m["per_image"]["other_predicted"]]
     names = [short_name(visualize_net, int(t)) for t in targets]
     return {
         "network": visualize_net.describe(), "model": visualize_net.name, "other_model": compare_net.name,
-        "classes": names, "steps": steps, "lr": lr, "fourier": fourier, "tv_weight": tv_weight,
+        "classes": names, "targets": [int(t) for t in targets], "seed": seed, "decay": decay,
+        "steps": steps, "lr": lr, "fourier": fourier, "tv_weight": tv_weight,
         "max_scale": max_scale, "max_rotation": max_rotation, "max_shift": max_shift,
         "practical": measured["practical"], "regularized": measured["regularized"],
         "high_frequency_cutoff": cutoff, "white_noise_share": white_noise_share(cutoff),

@@ -60,7 +60,7 @@ QUESTIONS = (
     Q("2.Q7", "2.2", "", "What limits the naive method, and how do better attacks compare?", ("attack_comparison",),
       (("PGD success", "attack_comparison.best_pgd_success", "pct"),)),
     Q("2.Q8", "2.3", "★", "Generate images that the network scores highly for chosen classes; how sure is the "
-      "network of them?", ("class_images", "class_images_regularized"),
+      "network of them?", ("class_images", "class_images_regularized", "regularizer_ablation"),
       (("mean target probability", "class_images.mean_probability", "pct"),
        ("2nd network top-1, practical", "class_images_regularized.practical.other_top1", "pct"),
        ("2nd network top-1, regularized", "class_images_regularized.regularized.other_top1", "pct"))),

@@ -28,3 +28,30 @@ def class_images_recognition(class_images_regularized: Any, clearly_by: float = 
     practical, regularized = class_images_regularized["practical"], class_images_regularized["regularized"]
     return recognition(practical["other_top1"], regularized["other_top1"], practical["high_frequency"],
                        regularized["high_frequency"], clearly_by, smoother_by)
+
+
+@dataclass(frozen=True)
+class Ablation:
+    fourier_enough: bool  # the Fourier parameterization alone is recognized within `close_by` of both together
+    transforms_enough: bool  # … the transforms alone
+    fourier_smoother: bool  # the Fourier variant's high-frequency share is below the transforms-only one's
+    tv_better: bool  # adding total variation raises the second network's top-1 by more than `close_by`
+    tv_worse: bool  # … lowers it by more than `close_by`
+
+
+def ablation(both_top1: float, fourier_top1: float, transforms_top1: float, tv_top1: float, fourier_high: float,
+             transforms_high: float, close_by: float, smoother_by: float) -> Ablation:
+    return Ablation(fourier_top1 >= both_top1 - close_by, transforms_top1 >= both_top1 - close_by,
+                    fourier_high < transforms_high - smoother_by, tv_top1 > both_top1 + close_by,
+                    tv_top1 < both_top1 - close_by)
+
+
+@verdict
+def regularizer_ablation_effects(regularizer_ablation: Any, close_by: float = 0.3,
+                                 smoother_by: float = 0.05) -> Ablation:
+    """Which regularizer alone keeps the regularized images' recognition, and what total variation adds."""
+    rows = regularizer_ablation["rows"]
+    return ablation(rows["regularized"]["other_top1"], rows["fourier_only"]["other_top1"],
+                    rows["transforms_only"]["other_top1"], rows["with_tv"]["other_top1"],
+                    rows["fourier_only"]["high_frequency"], rows["transforms_only"]["high_frequency"], close_by,
+                    smoother_by)

@@ -29,3 +29,35 @@ def test_the_verdict_reads_both_sets_and_its_cut_offs() -> None:
               "regularized": {"other_top1": 0.5, "high_frequency": 0.2}}
     assert v.class_images_recognition(result).transfers_better
     assert not v.class_images_recognition(result, clearly_by=0.5).transfers_better
+
+
+@pytest.mark.parametrize(("fourier", "transforms", "fourier_enough", "transforms_enough"), [
+    (1.0, 0.25, True, False),  # the Fourier parameterization alone keeps what both reach
+    (0.25, 1.0, False, True),
+    (0.75, 0.75, True, True),  # one image of four below both: within the margin
+    (0.5, 0.25, False, False),  # neither alone: both are needed
+])
+def test_ablation_which_regularizer_alone_is_enough(fourier, transforms, fourier_enough, transforms_enough) -> None:
+    got = v.ablation(1.0, fourier, transforms, 1.0, 0.2, 0.2, 0.3, 0.05)
+    assert (got.fourier_enough, got.transforms_enough) == (fourier_enough, transforms_enough)
+
+
+@pytest.mark.parametrize(("fourier_high", "transforms_high", "smoother"), [(0.1, 0.5, True), (0.3, 0.32, False),
+                                                                          (0.5, 0.1, False)])
+def test_ablation_smoothness_branches(fourier_high, transforms_high, smoother) -> None:
+    assert v.ablation(1.0, 1.0, 1.0, 1.0, fourier_high, transforms_high, 0.3, 0.05).fourier_smoother is smoother
+
+
+@pytest.mark.parametrize(("tv", "better", "worse"), [(1.0, True, False), (0.5, False, False), (0.0, False, True)])
+def test_ablation_total_variation_branches(tv, better, worse) -> None:
+    got = v.ablation(0.5, 0.5, 0.5, tv, 0.2, 0.2, 0.3, 0.05)
+    assert (got.tv_better, got.tv_worse) == (better, worse)
+
+
+def test_the_ablation_verdict_reads_its_rows_and_cut_offs() -> None:
+    row = lambda top1, high: {"other_top1": top1, "high_frequency": high}  # noqa: E731
+    result = {"rows": {"regularized": row(1.0, 0.1), "fourier_only": row(0.75, 0.1),
+                       "transforms_only": row(0.25, 0.4), "with_tv": row(1.0, 0.05)}}
+    assert v.regularizer_ablation_effects(result).fourier_enough
+    assert not v.regularizer_ablation_effects(result, close_by=0.1).fourier_enough
+    assert v.regularizer_ablation_effects(result).fourier_smoother
