@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from experiments.methods.classify import SvmResult, svm_evaluate
 from experiments.results.ch1 import Baseline, SceneFeatures
+from reportgen.progress import progress
 
 
 @contextlib.contextmanager
@@ -37,8 +38,9 @@ def svms(runs: list[tuple], seed: int, jobs: int) -> list[SvmResult]:
     share, so a fit's result depends on the others' timing (seen as a flaky comparison of two tiny builds). The
     experiments default to one."""
     with quiet_convergence():
-        return Parallel(n_jobs=jobs, prefer="threads")(delayed(svm_evaluate)(*run[:4], C=run[4], seed=seed)
-                                                       for run in runs)
+        fits = Parallel(n_jobs=jobs, prefer="threads", return_as="generator")(
+            delayed(svm_evaluate)(*run[:4], C=run[4], seed=seed) for run in runs)
+        return list(progress(fits, total=len(runs), desc="SVM fits", unit="fit"))
 
 
 def on_part(baseline: Baseline, features: SceneFeatures, part: dict | None = None) -> SvmResult:

@@ -146,7 +146,7 @@ def _run(project: Project, options: Options, settings: config.Settings, say, poo
     only = with_upstream(planned, options.only, lambda n: cache_.has(n, planned[n].key) and not forced(n))
     blocked = _preflight(planned, context, options, only)
     if pool is None:
-        runner = Runner(planned, context, cache_, project.build / "logs", say)
+        runner = Runner(planned, context, cache_, project.build / "logs", say, bars=sys.stderr)
     else:
         from reportgen.parallel import ParallelRunner
 

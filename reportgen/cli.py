@@ -1,4 +1,4 @@
-"""The command line: build, status, list, fetch, clean."""
+"""The command line: build, sweep, watch, status, list, fetch, clean."""
 from __future__ import annotations
 
 import argparse
@@ -30,6 +30,17 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("status", "say which experiments are fresh, stale (and why), failed or never run"),
                        ("list", "list experiments and resources with their inputs")):
         _common(sub.add_parser(name, help=text))
+    w = sub.add_parser("watch", help="build, serve build/report.html at http://127.0.0.1:8000/, and rebuild (HTML "
+                                     "only) and reload the page whenever an experiment, template or the "
+                                     "configuration is saved; Ctrl-C stops")
+    _common(w)
+    w.add_argument("--pdf", action="store_true", help="write report.pdf at each rebuild too (slower)")
+    w.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                   help="rebuild only experiments matching this glob (and what they need that is not cached)")
+    w.add_argument("--keep-going", action="store_true",
+                   help="offline with missing files: build what does not need them")
+    w.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1, this machine only)")
+    w.add_argument("--port", type=int, default=8000, help="port to serve on (default: 8000; 0: any free port)")
     f = sub.add_parser("fetch", help="download every file the configuration needs (weights, datasets)")
     _common(f)
     f.add_argument("--check", action="store_true", help="only list what is present and what is missing")
@@ -97,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             return build_.build(project, options)
         if args.command == "clean":
             return clean(project, options, args)
+        if args.command == "watch":
+            return watch(project, options, args)
         if args.command == "sweep":
             from reportgen.sweep import sweep
 
@@ -126,6 +139,16 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(number, frame) -> None:
     raise Terminated()
+
+
+def watch(project, options, args) -> int:
+    from reportgen.watch import watch as watch_  # the server's libraries only for this command
+
+    try:
+        return watch_(project, options, args.host, args.port, lambda line: print(line, file=sys.stderr, flush=True))
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): the way to stop watching, not an error
+        print("reportgen: stopped watching", file=sys.stderr)
+        return 0
 
 
 def clean(project, options, args) -> int:

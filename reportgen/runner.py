@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from reportgen.assets import AssetError
 from reportgen.cache import Cache
 from reportgen.errors import UserError
 from reportgen.plan import Context, Planned
+from reportgen.progress import Display, shown
 from reportgen.status import Status
 
 NOT_SELECTED = "not selected by --only and not in the cache"  # a skip asked for, not a failure
@@ -115,8 +116,12 @@ class Runner:
     """Executes a plan against the cache, loading inputs and resources lazily."""
 
     def __init__(self, planned: dict[str, Planned], context: Context, cache: Cache, logs: Path,
-                 progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)):
+                 progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+                 bars: TextIO | None = None):
+        """`progress` receives the build's lines; `bars`: where the experiments' loops show their progress (none
+        when None)."""
         self.planned, self.context, self.cache, self.logs, self.progress = planned, context, cache, logs, progress
+        self.bars = bars
         self.outcomes: dict[str, Outcome] = {}
         self._values: dict[str, Any] = {}
 
@@ -160,8 +165,10 @@ class Runner:
     def _execute(self, p: Planned, counter: str) -> Outcome:
         self.progress(f"{counter} {p.node.name}: running…")
         started = time.perf_counter()
+        display = Display(self.bars, f"{counter} {p.node.name}") if self.bars is not None else None
         try:
-            value, meta = self.compute(p)
+            with shown(display):
+                value, meta = self.compute(p)
             store.write_entry(self.cache.entry(p.node.name, p.key), value, meta)
         except Exception as exc:  # isolate the failure; its dependents are skipped
             return self.failed(p, exc, time.perf_counter() - started, counter)

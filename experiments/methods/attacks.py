@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from experiments.methods.saliency import as_targets
 from experiments.methods.transforms import clamp_channels, rand_like
+from reportgen.progress import progress
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def naive_targeted(
     active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
     every = torch.arange(x.shape[0], device=x.device)
     fixed = x.device.type == "cuda" if fixed_shape is None else fixed_shape
-    for _ in range(max_steps):
+    for _ in progress(range(max_steps), desc="naive attack (until every image is fooled)", unit="step"):
         rows = every if fixed else every[active]
         if rows.numel() == 0:
             break
@@ -136,7 +137,7 @@ def pgd(
     radius = _eps_normalized(eps, lo, hi, x0)
     step = _eps_normalized(2.5 * eps / steps if alpha is None else alpha, lo, hi, x0)
     x = clamp_channels(x0 + (2.0 * rand_like(x0, generator) - 1.0) * radius, lo, hi)
-    for _ in range(steps):
+    for _ in progress(range(steps), desc=f"PGD at eps {eps:g}", unit="step"):
         x = x + step * _loss_gradient_sign(model, x, y, targeted)
         x = clamp_channels(torch.maximum(torch.minimum(x, x0 + radius), x0 - radius), lo, hi)
     taken = torch.full((x0.shape[0],), steps, dtype=torch.long, device=x0.device)

@@ -16,6 +16,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from experiments.methods.svm_results import ConfusedPair, PcaPoint, SvmResult
+from reportgen.progress import progress
 
 # An upper bound on liblinear's iterations: enough for its dual solver at C <= 1 on the features tried here.
 DEFAULT_MAX_ITER = 10_000
@@ -113,7 +114,7 @@ def pca_sweep(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
         train_x, test_x = l2_normalize(train_x), l2_normalize(test_x)
     limit = min(train_x.shape)
     points = []
-    for dim in (d for d in dims if 0 < d <= limit):
+    for dim in progress([d for d in dims if 0 < d <= limit], desc="PCA dimensions", unit="fit"):
         start = time.perf_counter()
         pca = PCA(n_components=dim, random_state=seed).fit(train_x)
         result = svm_evaluate(pca.transform(train_x), train_y, pca.transform(test_x), test_y,

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from experiments.methods.classvis_config import ClassVisConfig
 from experiments.methods.saliency import as_targets
 from experiments.methods.transforms import clamp_channels, gaussian_blur, jitter
+from reportgen.progress import progress
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def class_visualization(
     probs: list[np.ndarray] = []
     objectives: list[np.ndarray] = []
     snapshots: dict[int, Tensor] = {}
-    for step in range(config.steps + 1):
+    for step in progress(range(config.steps + 1), desc=f"ascent of {x.shape[0]} images", unit="step"):
         if step % record_every == 0 or step == config.steps:
             prob, obj = _record(model, x, t, reg_t)
             recorded.append(step)

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.models.feature_extraction import create_feature_extractor
 
 from experiments.assets.pixels import to_gray
+from reportgen.progress import progress
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -202,7 +203,7 @@ def extract(model: nn.Module, layers: Mapping[str, str], dataset: Dataset,
                         pin_memory=cuda)
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in layers.values()}
     with torch.inference_mode(), torch.autocast("cuda", dtype=amp_dtype, enabled=cuda and amp):
-        for batch in loader:
+        for batch in progress(loader, total=len(loader), desc=f"images, batches of {batch_size}", unit="batch"):
             x = _inputs(batch).to(device, non_blocking=cuda)
             if cuda and channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -220,7 +221,7 @@ def extract_naive(model: nn.Module, layers: Mapping[str, str], dataset: Dataset,
     capture = make_capture(model, layers.values(), pool, method)
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in layers.values()}
     with torch.inference_mode():
-        for index in range(len(dataset)):
+        for index in progress(range(len(dataset)), desc="images", unit="img"):
             x = _inputs(dataset[index]).unsqueeze(0).to(device)
             for name, value in capture(x).items():
                 parts[name].append(value.cpu())

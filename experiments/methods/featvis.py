@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from experiments.methods.transforms import normalize
+from reportgen.progress import progress
 
 # The square root of ImageNet's RGB colour covariance (its SVD square root, columns scaled to a maximum norm of 1),
 # as published with the Fourier parameterization (Olah et al. 2017, lucid's `color_correlation_svd_sqrt`).
@@ -133,7 +134,7 @@ def generate(model: nn.Module, targets: Tensor, config: FeatureVisConfig, size: 
     image = start(len(targets), size, config, generator, device)
     optimizer = torch.optim.Adam([image.param], lr=config.lr)
     history = []
-    for _ in range(config.steps):
+    for _ in progress(range(config.steps), desc=f"ascent of {len(targets)} images", unit="step"):
         optimizer.zero_grad(set_to_none=True)
         with torch.enable_grad():
             value = objective(model, image.pixels(), targets, mean, std, config, generator)

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from reportgen.progress import progress
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -168,7 +170,7 @@ def _train_loop(model: nn.Module, loader: DataLoader | _Batches, config: TrainCo
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer, limit = _optimizer(params, config), config.max_seconds
     start, steps, history, stopped, tests = time.perf_counter(), 0, [], False, []
-    for _epoch in range(config.epochs):
+    for _epoch in progress(range(config.epochs), desc="training", unit="epoch"):
         loss_sum = torch.zeros((), device=device)
         correct, seen = torch.zeros((), device=device, dtype=torch.long), 0
         for x, y in loader:
