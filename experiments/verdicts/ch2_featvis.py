@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from experiments.results.ch2 import ClassImagesRegularized
 from reportgen import verdict
 
 
@@ -22,9 +22,9 @@ def recognition(practical_top1: float, regularized_top1: float, practical_high: 
 
 
 @verdict
-def class_images_recognition(class_images_regularized: Any, clearly_by: float = 0.2,
+def class_images_recognition(class_images_regularized: ClassImagesRegularized, clearly_by: float = 0.2,
                              smoother_by: float = 0.05) -> Recognition:
     """Whether the regularizers make images a second network recognizes, and smoother ones."""
-    practical, regularized = class_images_regularized["practical"], class_images_regularized["regularized"]
-    return recognition(practical["other_top1"], regularized["other_top1"], practical["high_frequency"],
-                       regularized["high_frequency"], clearly_by, smoother_by)
+    practical, regularized = class_images_regularized.practical, class_images_regularized.regularized
+    return recognition(practical.other_top1, regularized.other_top1, practical.high_frequency,
+                       regularized.high_frequency, clearly_by, smoother_by)
