@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -15,7 +16,8 @@ from experiments.assets.scene15 import Scene15
 from experiments.methods.features import ImageFiles, Preprocess, extract
 from experiments.methods.inference import for_inference
 from experiments.methods.tail import new_tail, split_point
-from experiments.methods.training import InMemory, TrainConfig, fine_tune, fit
+from experiments.methods.training import InMemory, TrainConfig, TrainResult, fine_tune, fit
+from experiments.results.ch1 import Subset
 
 
 def loader_workers(workers: int) -> int:
@@ -52,24 +54,35 @@ def per_class_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarr
     return np.sort(np.concatenate(picks))
 
 
-def subset(scene15: Scene15, device: torch.device, per_class_on_cpu: int, seed: int) -> dict:
+@dataclass(frozen=True)
+class Part:
+    """The train and test indices of the images an extra forward pass uses, `per_class` of each (0: all)."""
+
+    train: np.ndarray
+    test: np.ndarray
+    per_class: int
+
+    @property
+    def all(self) -> bool:
+        return self.per_class <= 0
+
+    @property
+    def info(self) -> Subset:
+        """What the report says about it (no index arrays)."""
+        return Subset(self.per_class, self.all, len(self.train), len(self.test))
+
+
+def subset(scene15: Scene15, device: torch.device, per_class_on_cpu: int, seed: int) -> Part:
     """The train and test indices an extra forward pass uses: all on an accelerator, a per-class subset on CPU."""
     per_class = per_class_on_cpu if device.type == "cpu" else 0
-    train = per_class_indices(scene15.train.labels, per_class, seed)
-    test = per_class_indices(scene15.test.labels, per_class, seed + 1)
-    return {"train": train, "test": test, "per_class": per_class, "all": per_class <= 0,
-            "train_images": len(train), "test_images": len(test)}
+    return Part(per_class_indices(scene15.train.labels, per_class, seed),
+                per_class_indices(scene15.test.labels, per_class, seed + 1), per_class)
 
 
-def subset_info(part: dict) -> dict:
-    """What the report says about a subset (no index arrays)."""
-    return {k: part[k] for k in ("per_class", "all", "train_images", "test_images")}
-
-
-def image_paths(scene15: Scene15, part: dict) -> tuple[list, np.ndarray, list, np.ndarray]:
+def image_paths(scene15: Scene15, part: Part) -> tuple[list, np.ndarray, list, np.ndarray]:
     train, test = scene15.train, scene15.test
-    return ([train.paths[i] for i in part["train"]], train.labels[part["train"]],
-            [test.paths[i] for i in part["test"]], test.labels[part["test"]])
+    return ([train.paths[i] for i in part.train], train.labels[part.train],
+            [test.paths[i] for i in part.test], test.labels[part.test])
 
 
 def extract_one(module: nn.Module, paths: list, layer: str, preprocess: Preprocess, device: torch.device,
@@ -122,8 +135,19 @@ def _trunk_dataset(net: Network, layer: str, shape: tuple, paths: list, labels: 
     return InMemory(torch.from_numpy(flat).reshape(len(flat), *shape), labels)
 
 
-def fine_tune_tail(net: Network, scene15: Scene15, part: dict, trainable: int, config: TrainConfig,
-                   device: torch.device, batch_size: int, workers: int, amp: bool) -> dict:
+@dataclass(frozen=True)
+class TunedTail:
+    """A fine-tuning run of the network's tail: the run, the layers it trained, whether the frozen trunk's output
+    was computed once, and the whole time (trunk included)."""
+
+    run: TrainResult
+    trained: list[str]
+    cached_trunk: bool
+    seconds: float
+
+
+def fine_tune_tail(net: Network, scene15: Scene15, part: Part, trainable: int, config: TrainConfig,
+                   device: torch.device, batch_size: int, workers: int, amp: bool) -> TunedTail:
     """Train the last `trainable` learnable modules and a new last layer. When the network is a plain pipeline
     the frozen trunk runs once per image (its output cached); otherwise every step runs the whole network."""
     classes = len(scene15.classes)
@@ -134,7 +158,7 @@ def fine_tune_tail(net: Network, scene15: Scene15, part: dict, trainable: int, c
                  and any(True for _ in m.parameters()) and n != net.classifier][-trainable:]
         run = fine_tune(net.module, net.classifier, names, classes, gray_images(train_paths, train_y, net, workers),
                         gray_images(test_paths, test_y, net, workers), config, device)
-        return {"run": run, "trained": names, "cached_trunk": False, "seconds": time.perf_counter() - start}
+        return TunedTail(run, names, False, time.perf_counter() - start)
     chain, index, shape = split
     args = (device, batch_size, workers, amp)
     train_ds = _trunk_dataset(net, chain[index - 1][0], shape, train_paths, train_y, *args)
@@ -144,4 +168,4 @@ def fine_tune_tail(net: Network, scene15: Scene15, part: dict, trainable: int, c
         tail = new_tail(chain, index, classes)
     run = fit(tail, train_ds, test_ds, config, device)
     trained = [n for n, m in chain[index:-1] if any(True for _ in m.parameters())]
-    return {"run": run, "trained": trained, "cached_trunk": True, "seconds": time.perf_counter() - start}
+    return TunedTail(run, trained, True, time.perf_counter() - start)

@@ -15,6 +15,17 @@ from experiments.figures import FONT, WIDTH, Panel, clip, image_grid
 from experiments.methods.grayscale import first_rgb_conv
 from experiments.methods.transforms import normalize
 from experiments.network_names import short_name
+from experiments.results.ch1 import (
+    Conv1Maps,
+    EvalModeEffect,
+    InputVariant,
+    NormalizationEffect,
+    PassStatistics,
+    Predictions,
+    ShownImage,
+    TopClass,
+    ValidationRow,
+)
 from experiments.settings import Count, Fraction, Seed
 from reportgen import experiment
 
@@ -62,13 +73,13 @@ def topk_accuracy(probs: Tensor, labels: np.ndarray, k: int) -> float | None:
     return float((top == torch.as_tensor(labels)[known].unsqueeze(1)).any(1).float().mean())
 
 
-def top_classes(net: Network, probs: Tensor, k: int = TOP) -> list[list[dict]]:
+def top_classes(net: Network, probs: Tensor, k: int = TOP) -> list[list[TopClass]]:
     values, indices = probs.topk(k, dim=-1)
-    return [[{"class": short_name(net, int(i)), "index": int(i), "probability": float(p)} for p, i in zip(pv, iv)]
+    return [[TopClass(short_name(net, int(i)), int(i), float(p)) for p, i in zip(pv, iv)]
             for pv, iv in zip(values, indices)]
 
 
-def top5_figure(images: np.ndarray, titles: list[str], tops: list[list[dict]], labels: np.ndarray) -> Figure:
+def top5_figure(images: np.ndarray, titles: list[str], tops: list[list[TopClass]], labels: np.ndarray) -> Figure:
     """Per image: the picture, and a bar chart of its five most probable classes (the true one in green)."""
     fig = Figure(figsize=(WIDTH, 1.3 * len(images) + 0.3))
     axes = fig.subplots(len(images), 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.8]})
@@ -76,9 +87,9 @@ def top5_figure(images: np.ndarray, titles: list[str], tops: list[list[dict]], l
         image_ax.imshow(image)
         image_ax.set_axis_off()
         image_ax.set_title(clip(title, 24), fontsize=FONT, pad=2)
-        names = [clip(t["class"], 26) for t in top][::-1]
-        probs = [t["probability"] for t in top][::-1]
-        colours = ["tab:green" if t["index"] == label else "tab:blue" for t in top][::-1]
+        names = [clip(t.name, 26) for t in top][::-1]
+        probs = [t.probability for t in top][::-1]
+        colours = ["tab:green" if t.index == label else "tab:blue" for t in top][::-1]
         bar_ax.barh(range(len(top)), probs, color=colours)
         bar_ax.set_yticks(range(len(top)), names, fontsize=FONT)
         bar_ax.set_xlim(0, 1)
@@ -92,25 +103,25 @@ def top5_figure(images: np.ndarray, titles: list[str], tops: list[list[dict]], l
     return fig
 
 
-def _val_rows(net: Network, probs: Tensor, labels: np.ndarray) -> list[dict]:
+def _val_rows(net: Network, probs: Tensor, labels: np.ndarray) -> list[ValidationRow]:
     top5 = probs.topk(TOP, dim=-1).indices
-    return [{"true": short_name(net, int(label)), "predicted": short_name(net, int(top[0])),
-             "probability": float(p[top[0]]), "correct": bool(top[0] == label), "in_top5": bool(label in top.tolist())}
+    return [ValidationRow(short_name(net, int(label)), short_name(net, int(top[0])), float(p[top[0]]),
+                          bool(top[0] == label), bool(label in top.tolist()))
             for p, top, label in zip(probs, top5, labels)]
 
 
-def _errors_figure(images: np.ndarray, rows: list[dict], limit: int = 10) -> Figure | None:
-    wrong = [i for i, r in enumerate(rows) if not r["correct"]][:limit]
+def _errors_figure(images: np.ndarray, rows: list[ValidationRow], limit: int = 10) -> Figure | None:
+    wrong = [i for i, r in enumerate(rows) if not r.correct][:limit]
     if not wrong:
         return None
-    panels = [Panel(images[i], f"{clip(rows[i]['true'], 15)}\n→ {clip(rows[i]['predicted'], 13)} "
-                               f"{rows[i]['probability']:.0%}") for i in wrong]
+    panels = [Panel(images[i], f"{clip(rows[i].true, 15)}\n→ {clip(rows[i].predicted, 13)} "
+                               f"{rows[i].probability:.0%}") for i in wrong]
     return image_grid(panels, 5)
 
 
 @experiment
 def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet, device: torch.device,
-                shown: Count = 12) -> dict:
+                shown: Count = 12) -> Predictions:
     """Top-5 classes of our images (the figure shows at most `shown`, errors first; the accuracy covers them all),
     and top-1 / top-5 accuracy on the labelled validation images."""
     probs = probabilities(transfer_net.module, network_input(transfer_net, view(images, transfer_net), device))
@@ -121,19 +132,18 @@ def predictions(transfer_net: Network, images: ImageSet, imagenet_val: ImageSet,
     val_input = network_input(transfer_net, view(imagenet_val, transfer_net), device)
     val_probs = probabilities(transfer_net.module, val_input)
     rows = _val_rows(transfer_net, val_probs, imagenet_val.labels)
-    return {
-        "network": transfer_net.describe(), "source": images.source, "classes": int(probs.shape[1]),
-        "image_count": len(images.labels), "shown_subset": len(picked) < len(images.labels),
-        "images": [{"name": t, "labelled": bool(y >= 0), "top5": top}
-                                                      for t, y, top in zip(titles, labels, tops)],
-        "figure": top5_figure(images.images[picked], titles, tops, labels),
-        "images_top1": topk_accuracy(probs, images.labels, 1), "images_top5": topk_accuracy(probs, images.labels, TOP),
-        "val_source": imagenet_val.source, "val_images": len(rows),
-        "top1": topk_accuracy(val_probs, imagenet_val.labels, 1),
-        "top5": topk_accuracy(val_probs, imagenet_val.labels, TOP),
-        "val_rows": rows, "val_errors": sum(not r["correct"] for r in rows),
-        "errors_figure": _errors_figure(imagenet_val.images, rows),
-    }
+    return Predictions(
+        network=transfer_net.describe(), source=images.source, classes=int(probs.shape[1]),
+        image_count=len(images.labels), shown_subset=len(picked) < len(images.labels),
+        images=[ShownImage(t, bool(y >= 0), top) for t, y, top in zip(titles, labels, tops)],
+        figure=top5_figure(images.images[picked], titles, tops, labels),
+        images_top1=topk_accuracy(probs, images.labels, 1), images_top5=topk_accuracy(probs, images.labels, TOP),
+        val_source=imagenet_val.source, val_images=len(rows),
+        top1=topk_accuracy(val_probs, imagenet_val.labels, 1),
+        top5=topk_accuracy(val_probs, imagenet_val.labels, TOP),
+        val_rows=rows, val_errors=sum(not r.correct for r in rows),
+        errors_figure=_errors_figure(imagenet_val.images, rows),
+    )
 
 
 VARIANTS = (
@@ -151,7 +161,8 @@ def variant_input(net: Network, unit: Tensor, variant: str) -> Tensor:
 
 
 @experiment
-def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: ImageSet, device: torch.device) -> dict:
+def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: ImageSet, device: torch.device
+                         ) -> NormalizationEffect:
     """Predictions with and without the input normalization the network was trained with."""
     size = transfer_net.input_size
     val_unit = pixels(view(imagenet_val, transfer_net), size, device)
@@ -163,22 +174,20 @@ def normalization_effect(transfer_net: Network, imagenet_val: ImageSet, images: 
         top1 = probs.argmax(-1)
         reference = top1 if reference is None else reference
         own = probabilities(transfer_net.module, variant_input(transfer_net, own_unit, key))
-        results.append({
-            "variant": key, "text": text, "min": float(x.min()), "max": float(x.max()),
-            "top1": topk_accuracy(probs, imagenet_val.labels, 1),
-            "top5": topk_accuracy(probs, imagenet_val.labels, TOP),
-            "confidence": float(probs.max(-1).values.mean()), "agreement": float((top1 == reference).float().mean()),
-            "images": [{"class": t[0]["class"], "probability": t[0]["probability"]}
-                       for t in top_classes(transfer_net, own, 1)],
-        })
-    by = {r["variant"]: r for r in results}
-    return {
-        "network": transfer_net.describe(), "variants": results, "names": list(images.names),
-        "mean": list(transfer_net.mean), "std": list(transfer_net.std),
-        "normalized_top1": by["normalized"]["top1"], "unnormalized_top1": by["unit"]["top1"],
-        "raw_top1": by["raw"]["top1"], "agreement_unnormalized": by["unit"]["agreement"],
-        "agreement_raw": by["raw"]["agreement"], "val_images": len(imagenet_val.labels),
-    }
+        results.append(InputVariant(
+            variant=key, text=text, min=float(x.min()), max=float(x.max()),
+            top1=topk_accuracy(probs, imagenet_val.labels, 1), top5=topk_accuracy(probs, imagenet_val.labels, TOP),
+            confidence=float(probs.max(-1).values.mean()), agreement=float((top1 == reference).float().mean()),
+            images=[t[0] for t in top_classes(transfer_net, own, 1)],
+        ))
+    by = {r.variant: r for r in results}
+    return NormalizationEffect(
+        network=transfer_net.describe(), variants=results, names=list(images.names),
+        mean=list(transfer_net.mean), std=list(transfer_net.std),
+        normalized_top1=by["normalized"].top1, unnormalized_top1=by["unit"].top1,
+        raw_top1=by["raw"].top1, agreement_unnormalized=by["unit"].agreement,
+        agreement_raw=by["raw"].agreement, val_images=len(imagenet_val.labels),
+    )
 
 
 def dropout_layers(module: nn.Module) -> int:
@@ -221,28 +230,33 @@ def _passes(model: nn.Module, x: Tensor, passes: int, batch: int, seed: int) -> 
     return torch.stack(runs)
 
 
-def pass_statistics(runs: Tensor, reference: Tensor, labels: np.ndarray) -> dict:
+def picked_class(runs: Tensor, reference: Tensor) -> Tensor:
+    """(P, N): each pass's probability of the class that eval mode predicts."""
+    return runs[:, torch.arange(runs.shape[1]), reference.argmax(-1)]
+
+
+def pass_statistics(runs: Tensor, reference: Tensor, labels: np.ndarray) -> PassStatistics:
     """How much repeated passes (P, N, K) move away from the eval-mode probabilities (N, K)."""
     top1, ref_top1 = runs.argmax(-1), reference.argmax(-1)
-    picked = runs[:, torch.arange(runs.shape[1]), ref_top1]  # (P, N): probability of the eval-mode class
+    picked = picked_class(runs, reference)
     accuracy = [topk_accuracy(r, labels, 1) for r in runs]
-    return {
-        "changed": float((top1 != ref_top1).any(0).float().mean()),
-        "unstable": float((top1 != top1[0]).any(0).float().mean()),
-        "probability_std": float(picked.std(0).mean()) if len(runs) > 1 else 0.0,
-        "probability_shift": float((picked - reference.max(-1).values).abs().mean()),
-        "max_difference": float((runs - runs[0]).abs().max()),
-        "accuracy": accuracy, "accuracy_min": min(accuracy) if None not in accuracy else None,
-        "accuracy_max": max(accuracy) if None not in accuracy else None, "picked": picked.numpy(),
-    }
+    return PassStatistics(
+        changed=float((top1 != ref_top1).any(0).float().mean()),
+        unstable=float((top1 != top1[0]).any(0).float().mean()),
+        probability_std=float(picked.std(0).mean()) if len(runs) > 1 else 0.0,
+        probability_shift=float((picked - reference.max(-1).values).abs().mean()),
+        max_difference=float((runs - runs[0]).abs().max()),
+        accuracy=accuracy, accuracy_min=min(accuracy) if None not in accuracy else None,  # type: ignore[type-var]
+        accuracy_max=max(accuracy) if None not in accuracy else None,  # type: ignore[type-var]
+    )
 
 
-def _passes_figure(modes: dict, reference: Tensor, titles: dict) -> Figure:
+def _passes_figure(modes: dict[str, Tensor], reference: Tensor, titles: dict) -> Figure:
     fig = Figure(figsize=(WIDTH, 1.9 * len(modes) + 0.3))
     axes = fig.subplots(len(modes), 1, squeeze=False)[:, 0]
     ref = reference.max(-1).values.numpy()
-    for ax, (key, stats) in zip(axes, modes.items()):
-        picked, xs = stats["picked"], np.arange(len(ref))
+    for ax, (key, runs) in zip(axes, modes.items()):
+        picked, xs = picked_class(runs, reference).numpy(), np.arange(len(ref))
         for run in picked:
             ax.scatter(xs, run, s=10, color="tab:orange", alpha=0.7)
         ax.scatter(xs, ref, marker="_", s=120, color="black", label="eval mode")
@@ -259,7 +273,7 @@ def _passes_figure(modes: dict, reference: Tensor, titles: dict) -> Figure:
 
 @experiment
 def eval_mode_effect(transfer_net: Network, imagenet_val: ImageSet, device: torch.device, passes: Count = 5,
-                     max_images: Count = 12, batch: Count = 4, seed: Seed = 0) -> dict:
+                     max_images: Count = 12, batch: Count = 4, seed: Seed = 0) -> EvalModeEffect:
     """Repeated predictions in train mode against eval mode: what dropout (and batch statistics) do."""
     module, labels = transfer_net.module, imagenet_val.labels[:max_images]
     x = network_input(transfer_net, view(imagenet_val, transfer_net)[:max_images], device)
@@ -271,16 +285,13 @@ def eval_mode_effect(transfer_net: Network, imagenet_val: ImageSet, device: torc
         modes["dropout_only"] = _passes(train_copy(module, True), x, passes, batch, seed)
     stats = {key: pass_statistics(runs, reference, labels) for key, runs in modes.items()}
     titles = {"train": "train mode", "dropout_only": "train mode, batch norm in eval mode"}
-    figure = _passes_figure(stats, reference, titles)
-    for s in stats.values():
-        s.pop("picked")
-    return {
-        "network": transfer_net.describe(), "images": len(x), "passes": passes, "batch": batch,
-        "dropout_layers": dropout, "batchnorm_layers": batchnorm,
-        "eval_max_difference": float((reference - repeat).abs().max()),
-        "eval_accuracy": topk_accuracy(reference, labels, 1), "modes": stats, "figure": figure,
-        "train_changed": stats["train"]["changed"],
-    }
+    return EvalModeEffect(
+        network=transfer_net.describe(), images=len(x), passes=passes, batch=batch,
+        dropout_layers=dropout, batchnorm_layers=batchnorm,
+        eval_max_difference=float((reference - repeat).abs().max()),
+        eval_accuracy=topk_accuracy(reference, labels, 1), modes=stats,
+        figure=_passes_figure(modes, reference, titles), train_changed=stats["train"].changed,
+    )
 
 
 def _filter_image(weight: Tensor) -> np.ndarray:
@@ -315,7 +326,7 @@ def first_conv_output(module: nn.Module, name: str, x: Tensor) -> Tensor:
 
 @experiment
 def conv1_maps(transfer_net: Network, images: ImageSet, device: torch.device, count: Count = 2,
-               colour_threshold: Fraction = 0.5) -> dict:
+               colour_threshold: Fraction = 0.5) -> Conv1Maps:
     """The first convolution's filters and its activation maps (its output, before the activation) for images."""
     module = transfer_net.module
     name = first_rgb_conv(module)
@@ -332,13 +343,13 @@ def conv1_maps(transfer_net: Network, images: ImageSet, device: torch.device, co
         panels += [Panel(_map_image(m), str(i), "gray") for i, m in enumerate(fmaps)]
         figures.append(image_grid(panels, 10))
         strongest.append([int(i) for i in fmaps.clamp_min(0).mean((1, 2)).argsort(descending=True)[:3]])
-    return {
-        "network": transfer_net.describe(), "conv": name, "filters": int(weight.shape[0]),
-        "kernel": list(weight.shape[2:]), "stride": list(conv.stride), "in_channels": int(weight.shape[1]),
-        "map_size": list(maps.shape[2:]), "input_size": transfer_net.input_size, "images": len(figures),
-        "names": list(images.names[:count]), "colour_filters": int((chroma >= colour_threshold).sum()),
-        "luminance_filters": int((chroma < colour_threshold).sum()),
-        "colour_threshold": colour_threshold, "chroma": chroma.numpy(),
-        "dead_maps": int((maps.amax(dim=(0, 2, 3)) <= 0).sum()), "strongest": strongest,
-        "filters_figure": filters, "maps_figures": figures,
-    }
+    return Conv1Maps(
+        network=transfer_net.describe(), conv=name, filters=int(weight.shape[0]),
+        kernel=list(weight.shape[2:]), stride=list(conv.stride), in_channels=int(weight.shape[1]),
+        map_size=list(maps.shape[2:]), input_size=transfer_net.input_size, images=len(figures),
+        names=list(images.names[:count]), colour_filters=int((chroma >= colour_threshold).sum()),
+        luminance_filters=int((chroma < colour_threshold).sum()),
+        colour_threshold=colour_threshold, chroma=chroma.numpy(),
+        dead_maps=int((maps.amax(dim=(0, 2, 3)) <= 0).sum()), strongest=strongest,
+        filters_figure=filters, maps_figures=figures,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -13,6 +14,9 @@ from sklearn.exceptions import ConvergenceWarning
 from experiments.methods.classify import SvmResult, svm_evaluate
 from experiments.results.ch1 import Baseline, SceneFeatures
 from reportgen.progress import progress
+
+if TYPE_CHECKING:
+    from experiments.ch1_common import Part
 
 
 @contextlib.contextmanager
@@ -43,10 +47,10 @@ def svms(runs: list[tuple], seed: int, jobs: int) -> list[SvmResult]:
         return list(progress(fits, total=len(runs), desc="SVM fits", unit="fit"))
 
 
-def on_part(baseline: Baseline, features: SceneFeatures, part: dict | None = None) -> SvmResult:
+def on_part(baseline: Baseline, features: SceneFeatures, part: Part | None = None) -> SvmResult:
     """The practical's SVM on the images of `part`: the `baseline` experiment's own result when the part is every
     image (or None), else fitted on the part with the baseline's C and seed."""
-    if part is None or part["all"]:
+    if part is None or part.all:
         return baseline.svm
     return like(baseline, *penultimate(features, part))
 
@@ -57,10 +61,10 @@ def like(baseline: Baseline, train_x: np.ndarray, train_y: np.ndarray, test_x: n
     return svm(train_x, train_y, test_x, test_y, C=baseline.C, seed=baseline.seed)
 
 
-def penultimate(features: SceneFeatures, part: dict | None = None) -> tuple[np.ndarray, ...]:
+def penultimate(features: SceneFeatures, part: Part | None = None) -> tuple[np.ndarray, ...]:
     """(train x, train y, test x, test y) of `scene_features`' penultimate layer, restricted to `part`."""
     label = features.penultimate
     arrays = (features.train[label], features.train_labels, features.test[label], features.test_labels)
     if part is None:
         return arrays
-    return arrays[0][part["train"]], arrays[1][part["train"]], arrays[2][part["test"]], arrays[3][part["test"]]
+    return arrays[0][part.train], arrays[1][part.train], arrays[2][part.test], arrays[3][part.test]

@@ -27,7 +27,6 @@ from experiments.ch1_common import (
     loader_workers,
     rgb_preprocess,
     subset,
-    subset_info,
 )
 from experiments.ch1_svm import like, on_part, penultimate, svm
 from experiments.methods.classify import most_confused
@@ -35,7 +34,21 @@ from experiments.methods.features import ImageFiles, extract
 from experiments.methods.inference import for_inference
 from experiments.methods.tail import with_new_head
 from experiments.methods.training import TrainConfig, train_from_scratch
-from experiments.results.ch1 import Baseline, SceneFeatures
+from experiments.results.ch1 import (
+    Baseline,
+    ClassAccuracy,
+    ClassCount,
+    DataAudit,
+    DuplicateGroup,
+    FeatureLayer,
+    FromScratch,
+    ModeCount,
+    PerClass,
+    PretrainedVsRandom,
+    SceneFeatures,
+    SizeCount,
+    SkippedFile,
+)
 from experiments.settings import Count, CountOrZero, InputSize, Positive, Seed, Workers
 from reportgen import experiment
 
@@ -60,8 +73,7 @@ def scene_features(transfer_net: Network, scene15: Scene15, device: torch.device
     n_train = len(scene15.train.paths)
     return SceneFeatures(
         network=transfer_net.describe(), classes=list(scene15.classes),
-        layers=[{"label": label, "module": name, "dim": int(features[label].shape[1])}
-                for label, name in layers.items()],
+        layers=[FeatureLayer(label, name, int(features[label].shape[1])) for label, name in layers.items()],
         penultimate=label_of(layers, transfer_net.penultimate),
         train={label: f[:n_train] for label, f in features.items()},
         test={label: f[n_train:] for label, f in features.items()},
@@ -79,32 +91,32 @@ def _relative(path, root) -> str:
         return str(path)
 
 
-def _duplicate_rows(groups: tuple, where: str, root) -> list[dict]:
-    return [{"where": where, "files": [_relative(p, root) for p in group.train + group.test],
-             "classes": list(group.classes)} for group in groups]
+def _duplicate_rows(groups: tuple, where: str, root) -> list[DuplicateGroup]:
+    return [DuplicateGroup(where, [_relative(p, root) for p in group.train + group.test], list(group.classes))
+            for group in groups]
 
 
 @experiment
-def data_audit(scene15: Scene15, examples: Count = 8) -> dict:
+def data_audit(scene15: Scene15, examples: Count = 8) -> DataAudit:
     """The 15 Scene data as loaded: images per class and split, sizes, modes, exact duplicates, skipped files."""
     a, root = audit(scene15), scene15.root
     groups = a.duplicates_within_train + a.duplicates_within_test + a.duplicates_across
-    return {
-        "layout": a.layout, "root": str(root), "classes": len(a.classes),
-        "counts": [{"class": name, "train": train, "test": test} for name, train, test in a.counts],
-        "train_total": a.train_total, "test_total": a.test_total, "total": a.train_total + a.test_total,
-        "sizes": [{"width": w, "height": h, "images": n} for w, h, n in a.sizes[:examples]],
-        "distinct_sizes": len(a.sizes), "modes": [{"mode": mode, "images": n} for mode, n in a.modes],
-        "all_grayscale": [mode for mode, _ in a.modes] == ["L"],
-        "duplicates_within_train": len(a.duplicates_within_train),
-        "duplicates_within_test": len(a.duplicates_within_test), "duplicates_across": len(a.duplicates_across),
-        "label_conflicts": len({g.sha256 for g in groups if len(g.classes) > 1}),
-        "duplicate_examples": (_duplicate_rows(a.duplicates_across, "train and test", root)
-                               + _duplicate_rows(a.duplicates_within_train, "train", root)
-                               + _duplicate_rows(a.duplicates_within_test, "test", root))[:examples],
-        "skipped": [{"path": _relative(s.path, root), "reason": s.reason} for s in a.skipped[:examples]],
-        "skipped_total": len(a.skipped),
-    }
+    return DataAudit(
+        layout=a.layout, root=str(root), classes=len(a.classes),
+        counts=[ClassCount(name, train, test) for name, train, test in a.counts],
+        train_total=a.train_total, test_total=a.test_total, total=a.train_total + a.test_total,
+        sizes=[SizeCount(w, h, n) for w, h, n in a.sizes[:examples]],
+        distinct_sizes=len(a.sizes), modes=[ModeCount(mode, n) for mode, n in a.modes],
+        all_grayscale=[mode for mode, _ in a.modes] == ["L"],
+        duplicates_within_train=len(a.duplicates_within_train),
+        duplicates_within_test=len(a.duplicates_within_test), duplicates_across=len(a.duplicates_across),
+        label_conflicts=len({g.sha256 for g in groups if len(g.classes) > 1}),
+        duplicate_examples=(_duplicate_rows(a.duplicates_across, "train and test", root)
+                            + _duplicate_rows(a.duplicates_within_train, "train", root)
+                            + _duplicate_rows(a.duplicates_within_test, "test", root))[:examples],
+        skipped=[SkippedFile(_relative(s.path, root), s.reason) for s in a.skipped[:examples]],
+        skipped_total=len(a.skipped),
+    )
 
 
 def confusion_figure(confusion: np.ndarray, classes: list[str]) -> Figure:
@@ -142,36 +154,36 @@ def baseline(scene_features: SceneFeatures, C: Positive = 1.0, seed: Seed = 0) -
 
 
 @experiment
-def per_class(scene_features: SceneFeatures, baseline: Baseline, pairs: Count = 6) -> dict:
+def per_class(scene_features: SceneFeatures, baseline: Baseline, pairs: Count = 6) -> PerClass:
     """The practical's baseline (LinearSVC on L2-normalized penultimate features): per class and confusions."""
     classes = list(scene_features.classes)
     result, C = on_part(baseline, scene_features), baseline.C
     counts = result.confusion.sum(axis=1)
-    rows = [{"class": name, "accuracy": float(acc), "test_images": int(n)}
-            for name, acc, n in zip(classes, result.per_class, counts)]
+    rows = [ClassAccuracy(name, float(acc), int(n)) for name, acc, n in zip(classes, result.per_class, counts)]
     worst, best = int(np.nanargmin(result.per_class)), int(np.nanargmax(result.per_class))
     indoor = set(INDOOR) & set(classes)
     within_indoor = sum(int(result.confusion[i, j]) for i, a in enumerate(classes) for j, b in enumerate(classes)
                         if i != j and a in indoor and b in indoor)
     errors = int(counts.sum() - np.trace(result.confusion))
-    return {
-        "network": scene_features.network, "layer": scene_features.penultimate, "C": C,
-        "accuracy": result.accuracy, "errors": errors, "test_images": int(counts.sum()),
-        "worst_class": classes[worst], "worst_accuracy": float(result.per_class[worst]),
-        "best_class": classes[best], "best_accuracy": float(result.per_class[best]),
-        "classes": rows, "pairs": [p._asdict() for p in most_confused(result.confusion, classes, pairs)],
-        "indoor": sorted(indoor), "indoor_accuracy": _group_accuracy(result.confusion, classes, indoor),
-        "outdoor_accuracy": _group_accuracy(result.confusion, classes, set(classes) - indoor),
-        "errors_within_indoor": within_indoor, "indoor_error_share": within_indoor / errors if errors else None,
-        "confusion": result.confusion,
-        "figure": confusion_figure(result.confusion, classes), "fit_seconds": result.fit_seconds,
-    }
+    return PerClass(
+        network=scene_features.network, layer=scene_features.penultimate, C=C,
+        accuracy=result.accuracy, errors=errors, test_images=int(counts.sum()),
+        worst_class=classes[worst], worst_accuracy=float(result.per_class[worst]),
+        best_class=classes[best], best_accuracy=float(result.per_class[best]),
+        classes=rows, pairs=most_confused(result.confusion, classes, pairs),
+        indoor=sorted(indoor), indoor_accuracy=_group_accuracy(result.confusion, classes, indoor),
+        outdoor_accuracy=_group_accuracy(result.confusion, classes, set(classes) - indoor),
+        errors_within_indoor=within_indoor, indoor_error_share=within_indoor / errors if errors else None,
+        confusion=result.confusion,
+        figure=confusion_figure(result.confusion, classes), fit_seconds=result.fit_seconds,
+    )
 
 
 @experiment
 def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_features: SceneFeatures,
                          baseline: Baseline, device: torch.device, batch_size: CountOrZero = 0, workers: Workers = -1,
-                         amp: bool = True, per_class_on_cpu: CountOrZero = 10, seed: Seed = 0) -> dict:
+                         amp: bool = True, per_class_on_cpu: CountOrZero = 10, seed: Seed = 0
+                         ) -> PretrainedVsRandom:
     """The same pipeline on the same images with the architecture's random (untrained) weights."""
     part = subset(scene15, device, per_class_on_cpu, seed)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
@@ -184,13 +196,13 @@ def pretrained_vs_random(transfer_random_net: Network, scene15: Scene15, scene_f
     random = like(baseline, train_x, train_y, test_x, test_y)
     pretrained = on_part(baseline, scene_features, part)
     majority = np.bincount(test_y).max() / len(test_y)
-    return {
-        "network": scene_features.network, "random_network": transfer_random_net.describe(),
-        "pretrained": pretrained.accuracy, "random": random.accuracy,
-        "difference": pretrained.accuracy - random.accuracy, "chance": 1 / len(scene15.classes),
-        "majority": float(majority), "subset": subset_info(part), "seconds": seconds,
-        "random_zero_features": float(np.mean(np.linalg.norm(test_x, axis=1) == 0)),
-    }
+    return PretrainedVsRandom(
+        network=scene_features.network, random_network=transfer_random_net.describe(),
+        pretrained=pretrained.accuracy, random=random.accuracy,
+        difference=pretrained.accuracy - random.accuracy, chance=1 / len(scene15.classes),
+        majority=float(majority), subset=part.info, seconds=seconds,
+        random_zero_features=float(np.mean(np.linalg.norm(test_x, axis=1) == 0)),
+    )
 
 
 def _history_figure(history: list, tests: list, baseline: float) -> Figure | None:
@@ -224,7 +236,7 @@ def _parameters(module: nn.Module) -> int:
 def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features: SceneFeatures, baseline: Baseline,
                  device: torch.device, epochs: Count = 30, max_seconds: Positive = 60.0, lr: Positive = 1e-3,
                  batch_size: Count = 32, per_class_on_cpu: CountOrZero = 30, cpu_input_size: InputSize = 64,
-                 amp: bool = True, channels_last: bool = True, workers: Workers = -1, seed: Seed = 0) -> dict:
+                 amp: bool = True, channels_last: bool = True, workers: Workers = -1, seed: Seed = 0) -> FromScratch:
     """A bounded run training the same architecture from random weights on 15 Scene, against the features. On a
     CPU it is reduced to fit about a minute: `per_class_on_cpu` training images per class at `cpu_input_size`
     pixels; the test accuracy after each epoch shows the gap that grows with training."""
@@ -244,18 +256,17 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
     parameters = _parameters(factory(classes))
     full_train = len(scene15.train.paths)
     baseline_part = on_part(baseline, scene_features, part).accuracy
-    return {
-        "network": transfer_random_net.describe(), "parameters": parameters,
-        "parameters_imagenet": _parameters(transfer_random_net.module), "train_images": full_train,
-        "train_per_class": full_train / classes,
-        "parameters_per_image": parameters / full_train, "accuracy": run.test_accuracy,
-        "train_accuracy": run.train_accuracy, "epochs_run": run.epochs_run, "epochs": epochs,
-        "seconds": run.seconds, "max_seconds": max_seconds, "stopped_by_time": run.stopped_by_time,
-        "input_size": size, "full_input_size": transfer_random_net.input_size,
-        "reduced_size": size != transfer_random_net.input_size, "test_history": list(run.test_history),
-        "history": [list(h) for h in run.history],
-        "figure": _history_figure(list(run.history), list(run.test_history), baseline_part),
-        "baseline_accuracy": baseline_part,
-        "baseline_full_accuracy": baseline.accuracy,
-        "chance": 1 / classes, "classes": classes, "subset": subset_info(part), "lr": lr, "batch_size": batch_size,
-    }
+    return FromScratch(
+        network=transfer_random_net.describe(), parameters=parameters,
+        parameters_imagenet=_parameters(transfer_random_net.module), train_images=full_train,
+        train_per_class=full_train / classes,
+        parameters_per_image=parameters / full_train, accuracy=run.test_accuracy,
+        train_accuracy=run.train_accuracy, epochs_run=run.epochs_run, epochs=epochs,
+        seconds=run.seconds, max_seconds=max_seconds, stopped_by_time=run.stopped_by_time,
+        input_size=size, full_input_size=transfer_random_net.input_size,
+        reduced_size=size != transfer_random_net.input_size, test_history=list(run.test_history),
+        history=[list(h) for h in run.history],
+        figure=_history_figure(list(run.history), list(run.test_history), baseline_part),
+        baseline_accuracy=baseline_part, baseline_full_accuracy=baseline.accuracy,
+        chance=1 / classes, classes=classes, subset=part.info, lr=lr, batch_size=batch_size,
+    )

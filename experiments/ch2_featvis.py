@@ -11,6 +11,7 @@ from experiments.ch2_common import resize_normalize, scores
 from experiments.figures import Panel, clip, image_grid
 from experiments.methods.featvis import FeatureVisConfig, generate, high_frequency_share, white_noise_share
 from experiments.network_names import short_name
+from experiments.results.ch2 import ClassImages, ClassImagesRegularized, SeenPerImage, SetMeasures
 from experiments.settings import Count, Fraction, NonNegative, Positive, Seed
 from reportgen import experiment
 
@@ -25,54 +26,53 @@ def _seen_by(net: Network, pixels: torch.Tensor, targets: torch.Tensor) -> dict:
             "predicted": top5[:, 0].numpy()}
 
 
-def measures(pixels: torch.Tensor, own: Network, other: Network, targets: torch.Tensor, cutoff: float) -> dict:
+def measures(pixels: torch.Tensor, own: Network, other: Network, targets: torch.Tensor, cutoff: float
+             ) -> SetMeasures:
     """Per set of images: the generating network's probability, the second network's top-1 / top-5 recognition of
     the target, and the high-frequency share, each as a mean and per image."""
     mine, theirs = _seen_by(own, pixels, targets), _seen_by(other, pixels, targets)
     hf = high_frequency_share(pixels.cpu(), cutoff).numpy().astype(np.float64)
-    return {"probability": float(mine["probability"].mean()), "other_top1": float(theirs["top1"].mean()),
-            "other_top5": float(theirs["top5"].mean()), "high_frequency": float(hf.mean()),
-            "per_image": {"probability": mine["probability"], "other_top1": theirs["top1"],
-                          "other_top5": theirs["top5"], "other_predicted": theirs["predicted"], "high_frequency": hf}}
+    names = [short_name(other, int(c)) for c in theirs["predicted"]]
+    return SetMeasures(float(mine["probability"].mean()), float(theirs["top1"].mean()), float(theirs["top5"].mean()),
+                       float(hf.mean()), SeenPerImage(mine["probability"], theirs["top1"], theirs["top5"],
+                                                      theirs["predicted"], names, hf))
 
 
-def _figure(practical: torch.Tensor, regularized: torch.Tensor, names: list[str], measured: dict):
+def _figure(practical: torch.Tensor, regularized: torch.Tensor, names: list[str], measured: dict[str, SetMeasures]):
     """Two rows, one column per class: the practical's images, then the regularized ones; each labelled with the
     second network's top-1 class."""
     panels = []
     for label, pixels in (("practical", practical), ("regularized", regularized)):
-        seen = measured[label]["per_image"]
+        seen = measured[label].per_image
         for i, image in enumerate(pixels.permute(0, 2, 3, 1).cpu().numpy()):
-            panels.append(Panel(image, f"{label}\n2nd: {clip(seen['other_names'][i], 13)}"))
+            panels.append(Panel(image, f"{label}\n2nd: {clip(seen.other_names[i], 13)}"))
     return image_grid(panels, len(names), [clip(n, 12) for n in names])
 
 
 @experiment
-def class_images_regularized(visualize_net: Network, compare_net: Network, class_images: dict,
+def class_images_regularized(visualize_net: Network, compare_net: Network, class_images: ClassImages,
                              device: torch.device, steps: Count = 200, lr: Positive = 0.02, fourier: bool = True,
                              decay: NonNegative = 1.0, tv_weight: NonNegative = 0.0, max_scale: Fraction = 0.1,
                              max_rotation: NonNegative = 10.0, max_shift: Fraction = 0.06, seed: Seed = 0,
-                             high_frequency_above: Fraction = 0.25) -> dict:
+                             high_frequency_above: Fraction = 0.25) -> ClassImagesRegularized:
     """The classes of 2.Q8 generated again with feature-visualization regularizers, both sets measured alike."""
-    targets = torch.as_tensor(class_images["settings"]["classes"], dtype=torch.long)
+    targets = torch.as_tensor(class_images.settings.classes, dtype=torch.long)
     config = FeatureVisConfig(steps, lr, fourier, decay, tv_weight, max_scale, max_rotation, max_shift)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     regularized, history = generate(visualize_net.module, targets.to(device), config, visualize_net.input_size,
                                     visualize_net.mean, visualize_net.std, generator, device)
-    practical = torch.as_tensor(np.asarray(class_images["images"])).permute(0, 3, 1, 2).float() / 255.0
+    practical = torch.as_tensor(np.asarray(class_images.images)).permute(0, 3, 1, 2).float() / 255.0
     cutoff = high_frequency_above  # cycles per pixel
     measured = {"practical": measures(practical, visualize_net, compare_net, targets, cutoff),
                 "regularized": measures(regularized.cpu(), visualize_net, compare_net, targets, cutoff)}
-    for m in measured.values():
-        m["per_image"]["other_names"] = [short_name(compare_net, int(c)) for c in m["per_image"]["other_predicted"]]
     names = [short_name(visualize_net, int(t)) for t in targets]
-    return {
-        "network": visualize_net.describe(), "model": visualize_net.name, "other_model": compare_net.name,
-        "classes": names, "targets": [int(t) for t in targets], "seed": seed, "decay": decay,
-        "steps": steps, "lr": lr, "fourier": fourier, "tv_weight": tv_weight,
-        "max_scale": max_scale, "max_rotation": max_rotation, "max_shift": max_shift,
-        "practical": measured["practical"], "regularized": measured["regularized"],
-        "high_frequency_cutoff": cutoff, "white_noise_share": white_noise_share(cutoff),
-        "objective": history, "images": (regularized.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8),
-        "figure": _figure(practical, regularized, names, measured),
-    }
+    return ClassImagesRegularized(
+        network=visualize_net.describe(), model=visualize_net.name, other_model=compare_net.name,
+        classes=names, targets=[int(t) for t in targets], seed=seed, decay=decay,
+        steps=steps, lr=lr, fourier=fourier, tv_weight=tv_weight,
+        max_scale=max_scale, max_rotation=max_rotation, max_shift=max_shift,
+        practical=measured["practical"], regularized=measured["regularized"],
+        high_frequency_cutoff=cutoff, white_noise_share=white_noise_share(cutoff),
+        objective=history, images=(regularized.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8),
+        figure=_figure(practical, regularized, names, measured),
+    )

@@ -21,40 +21,42 @@ from experiments.methods.saliency import (
 )
 from experiments.methods.transforms import add_gaussian_noise, gaussian_blur
 from experiments.network_names import same_network, short_name
+from experiments.results.ch2 import Localization, SaliencyCompare, SaliencyLimits, SaliencyMaps, SaliencyRow
 from experiments.settings import Count, Fraction, NonNegative, Seed
 from reportgen import experiment
 
 
-def _label(row: dict) -> str:
-    mark = "✓" if row["correct"] else f"✗ {clip(row['predicted'], 11)}"
-    return f"{clip(row['true'], 16)}\n{mark} {row['confidence']:.0%} · {row['concentration']:.2f}"
+def _label(row: SaliencyRow) -> str:
+    mark = "✓" if row.correct else f"✗ {clip(row.predicted, 11)}"
+    return f"{clip(row.true, 16)}\n{mark} {row.confidence:.0%} · {row.concentration:.2f}"
 
 
-def _rows(net: Network, images: ImageSet, pred: Prediction, share: np.ndarray, informative: np.ndarray) -> list[dict]:
+def _rows(net: Network, images: ImageSet, pred: Prediction, share: np.ndarray, informative: np.ndarray
+          ) -> list[SaliencyRow]:
     """Per image: true and predicted class (the network's names), confidence, concentration, informative."""
     rows = []
     for i, label in enumerate(int(v) for v in images.labels):
-        rows.append({"index": i, "true": short_name(net, label) if label >= 0 else images.names[i],
-                     "predicted": short_name(net, int(pred.classes[i])), "confidence": float(pred.confidence[i]),
-                     "correct": bool(label == pred.classes[i]), "concentration": float(share[i]),
-                     "informative": bool(informative[i])})
+        rows.append(SaliencyRow(i, short_name(net, label) if label >= 0 else images.names[i],
+                                short_name(net, int(pred.classes[i])), float(pred.confidence[i]),
+                                bool(label == pred.classes[i]), float(share[i]), bool(informative[i])))
     return rows
 
 
-def _examples_figure(pixels: np.ndarray, maps: np.ndarray, rows: list[dict], picks: list[int]) -> Figure:
+def _examples_figure(pixels: np.ndarray, maps: np.ndarray, rows: list[SaliencyRow], picks: list[int]) -> Figure:
     """Image and map side by side for the most and least concentrated maps (informative left, diffuse right)."""
     half = len(picks) // 2
     panels = []
     for top, low in zip(picks[:half], picks[half:]):
         for i in (top, low):
-            panels += [Panel(pixels[i], clip(rows[i]["true"])),
-                       Panel(scaled_map(maps[i]), f"concentration {rows[i]['concentration']:.2f}", "inferno")]
+            panels += [Panel(pixels[i], clip(rows[i].true)),
+                       Panel(scaled_map(maps[i]), f"concentration {rows[i].concentration:.2f}", "inferno")]
     return image_grid(panels, 4, ("most concentrated", "", "least concentrated", ""))
 
 
 @experiment
 def saliency_maps(visualize_net: Network, imagenet_val: ImageSet, device: torch.device,
-                  top_fraction: Fraction = 0.05, informative_share: Fraction = 0.25, examples: Count = 3) -> dict:
+                  top_fraction: Fraction = 0.05, informative_share: Fraction = 0.25, examples: Count = 3
+                  ) -> SaliencyMaps:
     """Saliency maps of every image for its true class, and how concentrated each map's mass is."""
     batch = prepare(imagenet_val, visualize_net, device)
     pred = predict(visualize_net, batch.x)
@@ -68,21 +70,19 @@ def saliency_maps(visualize_net: Network, imagenet_val: ImageSet, device: torch.
     picks = order[:k] + order[::-1][:k]
     pixels = to_pixels(batch.x, visualize_net)
     panels = [Panel(overlay(pixels[i], maps[i]), _label(r)) for i, r in enumerate(rows)]
-    correct = np.array([r["correct"] for r in rows])
+    correct = np.array([r.correct for r in rows])
     known = imagenet_val.labels >= 0
-    return {
-        "network": visualize_net.describe(), "model": visualize_net.name, "source": imagenet_val.source,
-        "images": len(rows),
-        "per_image": rows, "targets": targets.cpu().numpy(), "maps": maps.astype(np.float32),
-        "top_fraction": top_fraction, "informative_share": informative_share,
-        "informative_density": informative_share / top_fraction,
-        "informative_count": int(informative.sum()),
-        "mean_concentration": float(share.mean()), "accuracy": float(correct[known].mean()) if known.any() else None,
-        "correct_concentration": float(share[correct].mean()) if correct.any() else None,
-        "wrong_concentration": float(share[known & ~correct].mean()) if (known & ~correct).any() else None,
-        "most": order[:k], "least": order[::-1][:k],
-        "figure": image_grid(panels, 5), "examples_figure": _examples_figure(pixels, maps, rows, picks),
-    }
+    return SaliencyMaps(
+        network=visualize_net.describe(), model=visualize_net.name, source=imagenet_val.source, images=len(rows),
+        per_image=rows, targets=targets.cpu().numpy(), maps=maps.astype(np.float32),
+        top_fraction=top_fraction, informative_share=informative_share,
+        informative_density=informative_share / top_fraction, informative_count=int(informative.sum()),
+        mean_concentration=float(share.mean()), accuracy=float(correct[known].mean()) if known.any() else None,
+        correct_concentration=float(share[correct].mean()) if correct.any() else None,
+        wrong_concentration=float(share[known & ~correct].mean()) if (known & ~correct).any() else None,
+        most=order[:k], least=order[::-1][:k],
+        figure=image_grid(panels, 5), examples_figure=_examples_figure(pixels, maps, rows, picks),
+    )
 
 
 def _noise_std(levels: float, net: Network, device: torch.device) -> torch.Tensor:
@@ -113,13 +113,13 @@ def _limits_figure(pixels: np.ndarray, names: list[str], plain: np.ndarray, smoo
 
 
 @experiment
-def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: dict, device: torch.device,
-                    noise_levels: NonNegative = 1.0, smooth_samples: Count = 16, smooth_noise: NonNegative = 0.15,
-                    examples: Count = 5, seed: Seed = 0) -> dict:
+def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: SaliencyMaps,
+                    device: torch.device, noise_levels: NonNegative = 1.0, smooth_samples: Count = 16,
+                    smooth_noise: NonNegative = 0.15, examples: Count = 5, seed: Seed = 0) -> SaliencyLimits:
     """Weight-randomization sanity check, sensitivity to imperceptible noise, and SmoothGrad beside the gradient."""
     batch = prepare(imagenet_val, visualize_net, device)
-    maps = torch.as_tensor(saliency_maps["maps"])
-    targets = torch.as_tensor(saliency_maps["targets"], dtype=torch.long, device=device)
+    maps = torch.as_tensor(saliency_maps.maps)
+    targets = torch.as_tensor(saliency_maps.targets, dtype=torch.long, device=device)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     random_net = randomize_weights(visualize_net.module, seed)
     random_maps = saliency(random_net, batch.x, targets).cpu()
@@ -129,23 +129,22 @@ def saliency_limits(visualize_net: Network, imagenet_val: ImageSet, saliency_map
     k = min(examples, batch.x.shape[0])
     smooth = [smoothgrad(visualize_net.module, batch.x[:k], targets[:k], smooth_samples, smooth_noise,
                          torch.Generator(device="cpu").manual_seed(seed + run)).cpu() for run in (1, 2)]
-    names = [r["true"] for r in saliency_maps["per_image"][:k]]
-    share = saliency_maps["top_fraction"]
-    return {
-        "network": visualize_net.describe(), "model": visualize_net.name, "images": int(batch.x.shape[0]),
-        "seed": seed,
-        "random_correlation": float(np.nanmean(random_rho)), "random_correlations": random_rho.tolist(),
-        "noise_correlation": float(np.nanmean(noise_rho)), "noise_correlations": noise_rho.tolist(),
-        "noise_levels": noise_levels, "random_concentration": float(mass_concentration(random_maps, share).mean()),
-        "examples": k, "smooth_samples": smooth_samples, "smooth_noise": smooth_noise,
-        "plain_stability": float(np.nanmean(noise_rho[:k])),
-        "smooth_stability": float(np.nanmean(rank_correlation(smooth[0], smooth[1]))),
-        "plain_concentration": float(mass_concentration(maps[:k], share).mean()),
-        "smooth_concentration": float(mass_concentration(smooth[0], share).mean()),
-        "correlation_plot": _correlation_plot(random_rho, noise_rho, noise_levels),
-        "figure": _limits_figure(to_pixels(batch.x[:k], visualize_net), names, maps[:k].numpy(),
-                                 smooth[0].numpy(), random_maps[:k].numpy(), random_rho[:k]),
-    }
+    names = [r.true for r in saliency_maps.per_image[:k]]
+    share = saliency_maps.top_fraction
+    return SaliencyLimits(
+        network=visualize_net.describe(), model=visualize_net.name, images=int(batch.x.shape[0]), seed=seed,
+        random_correlation=float(np.nanmean(random_rho)), random_correlations=random_rho.tolist(),
+        noise_correlation=float(np.nanmean(noise_rho)), noise_correlations=noise_rho.tolist(),
+        noise_levels=noise_levels, random_concentration=float(mass_concentration(random_maps, share).mean()),
+        examples=k, smooth_samples=smooth_samples, smooth_noise=smooth_noise,
+        plain_stability=float(np.nanmean(noise_rho[:k])),
+        smooth_stability=float(np.nanmean(rank_correlation(smooth[0], smooth[1]))),
+        plain_concentration=float(mass_concentration(maps[:k], share).mean()),
+        smooth_concentration=float(mass_concentration(smooth[0], share).mean()),
+        correlation_plot=_correlation_plot(random_rho, noise_rho, noise_levels),
+        figure=_limits_figure(to_pixels(batch.x[:k], visualize_net), names, maps[:k].numpy(),
+                              smooth[0].numpy(), random_maps[:k].numpy(), random_rho[:k]),
+    )
 
 
 def _crops(x: torch.Tensor, boxes: np.ndarray, net: Network) -> torch.Tensor:
@@ -173,29 +172,30 @@ def _boxes_figure(pixels: np.ndarray, masks: np.ndarray, boxes: np.ndarray, name
 
 
 @experiment
-def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: dict, device: torch.device,
-                 quantile: Fraction = 0.8, smoothing: NonNegative = 4.0, largest_component: bool = True) -> dict:
+def localization(visualize_net: Network, imagenet_val: ImageSet, saliency_maps: SaliencyMaps, device: torch.device,
+                 quantile: Fraction = 0.8, smoothing: NonNegative = 4.0, largest_component: bool = True
+                 ) -> Localization:
     """Boxes around each (smoothed) map's strongest pixels, and whether the network still recognizes the crop."""
     batch = prepare(imagenet_val, visualize_net, device)
-    maps = torch.as_tensor(np.asarray(saliency_maps["maps"]))[:, None]
+    maps = torch.as_tensor(np.asarray(saliency_maps.maps))[:, None]
     maps = (gaussian_blur(maps, smoothing) if smoothing > 0 else maps)[:, 0].numpy()
     masks, boxes = localize(maps, quantile, largest_component)
     size = maps.shape[-1] * maps.shape[-2]
     box_fraction = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) / size
-    targets = torch.as_tensor(saliency_maps["targets"], dtype=torch.long, device=device)
+    targets = torch.as_tensor(saliency_maps.targets, dtype=torch.long, device=device)
     full = predict(visualize_net, batch.x).classes == targets.cpu().numpy()
     crop = predict(visualize_net, _crops(batch.x, boxes, visualize_net)).classes == targets.cpu().numpy()
     centre = _centred(boxes, maps.shape[-1])
     centred = predict(visualize_net, _crops(batch.x, centre, visualize_net)).classes == targets.cpu().numpy()
-    names = [r["true"] for r in saliency_maps["per_image"]]
-    return {
-        "network": visualize_net.describe(), "model": visualize_net.name, "quantile": quantile, "smoothing": smoothing,
-        "largest_component": largest_component,
-        "boxes": boxes, "box_fractions": box_fraction.tolist(), "mean_box_fraction": float(box_fraction.mean()),
-        "mean_mask_fraction": float(masks.mean()), "full_accuracy": float(full.mean()),
-        "crop_accuracy": float(crop.mean()), "centre_crop_accuracy": float(centred.mean()),
-        "figure": _boxes_figure(to_pixels(batch.x, visualize_net), masks, boxes, names),
-    }
+    names = [r.true for r in saliency_maps.per_image]
+    return Localization(
+        network=visualize_net.describe(), model=visualize_net.name, quantile=quantile, smoothing=smoothing,
+        largest_component=largest_component,
+        boxes=boxes, box_fractions=box_fraction.tolist(), mean_box_fraction=float(box_fraction.mean()),
+        mean_mask_fraction=float(masks.mean()), full_accuracy=float(full.mean()),
+        crop_accuracy=float(crop.mean()), centre_crop_accuracy=float(centred.mean()),
+        figure=_boxes_figure(to_pixels(batch.x, visualize_net), masks, boxes, names),
+    )
 
 
 def _compare_figure(pixels: np.ndarray, first: np.ndarray, second: np.ndarray, names: list[str],
@@ -220,24 +220,24 @@ def _compare_maps(compare_net: Network, imagenet_val: ImageSet, targets: np.ndar
 
 
 @experiment
-def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet, saliency_maps: dict,
-                     device: torch.device, examples: Count = 5) -> dict:
+def saliency_compare(visualize_net: Network, compare_net: Network, imagenet_val: ImageSet,
+                     saliency_maps: SaliencyMaps, device: torch.device, examples: Count = 5) -> SaliencyCompare:
     """The compare network's saliency maps beside the first network's, and how much they agree."""
-    first = np.asarray(saliency_maps["maps"])
+    first = np.asarray(saliency_maps.maps)
     same = same_network(visualize_net, compare_net)
-    second, accuracy = (first, saliency_maps["accuracy"]) if same else _compare_maps(
-        compare_net, imagenet_val, saliency_maps["targets"], first.shape[-2:], device)
+    second, accuracy = (first, saliency_maps.accuracy) if same else _compare_maps(
+        compare_net, imagenet_val, saliency_maps.targets, first.shape[-2:], device)
     rho = map_agreement(first, second)
     chance = map_agreement(first, np.roll(second, 1, axis=0))  # each map against another image's map
     pixels = to_pixels(prepare(imagenet_val, visualize_net, device).x, visualize_net)
     picks = list(range(min(examples, len(first))))
-    names = [r["true"] for r in saliency_maps["per_image"]]
-    return {
-        "network": visualize_net.describe(), "model": visualize_net.name, "compare": compare_net.describe(),
-        "compare_model": compare_net.name, "same_network": same,
-        "correlations": rho.tolist(), "mean_correlation": float(np.nanmean(rho)),
-        "chance_correlation": float(np.nanmean(chance)),
-        "compare_concentration": float(mass_concentration(second, saliency_maps["top_fraction"]).mean()),
-        "compare_accuracy": accuracy,
-        "figure": _compare_figure(pixels, first, second, names, rho, picks),
-    }
+    names = [r.true for r in saliency_maps.per_image]
+    return SaliencyCompare(
+        network=visualize_net.describe(), model=visualize_net.name, compare=compare_net.describe(),
+        compare_model=compare_net.name, same_network=same,
+        correlations=rho.tolist(), mean_correlation=float(np.nanmean(rho)),
+        chance_correlation=float(np.nanmean(chance)),
+        compare_concentration=float(mass_concentration(second, saliency_maps.top_fraction).mean()),
+        compare_accuracy=accuracy,
+        figure=_compare_figure(pixels, first, second, names, rho, picks),
+    )

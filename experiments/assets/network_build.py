@@ -14,13 +14,12 @@ from torch import nn
 from torchvision.models import WeightsEnum, get_model_weights, list_models
 
 from experiments.assets import pip_weights
+from experiments.methods.features import IMAGENET_MEAN, IMAGENET_STD
 from reportgen.assets import Asset, AssetError
 
 if TYPE_CHECKING:
     from experiments.assets.networks import NetworkConfig
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".pkl", ".tar")
 # Builder arguments that torchvision's own builders set when they load these models' ImageNet weights.
 _ENUM_BUILD_ARGS = {

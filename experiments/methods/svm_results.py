@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
@@ -19,7 +18,8 @@ class SvmResult:
     fit_seconds: float
 
 
-class PcaPoint(NamedTuple):
+@dataclass(frozen=True)
+class PcaPoint:
     """One PCA dimension: test accuracy, SVM fit time, and PCA + SVM fit + predict time."""
 
     dim: int
@@ -28,7 +28,8 @@ class PcaPoint(NamedTuple):
     total_seconds: float
 
 
-class ConfusedPair(NamedTuple):
+@dataclass(frozen=True)
+class ConfusedPair:
     """``count`` test images of ``true_name`` predicted as ``predicted_name``;
     ``rate`` = count / number of test images of ``true_name``."""
 

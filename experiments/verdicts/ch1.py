@@ -3,8 +3,20 @@ network as classifier, C and PCA."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from experiments.methods.svm_results import PcaPoint
+from experiments.results.ch1 import (
+    ArchitectureParams,
+    FromScratch,
+    Grayscale,
+    LayerSweep,
+    NormalizationEffect,
+    Predictions,
+    PretrainedVsRandom,
+    SvmC,
+)
+from experiments.results.ch1 import NetworkClassifier as NetworkClassifierResult
+from experiments.results.ch1 import Pca as PcaResult
 from experiments.verdicts.compare import Difference, difference
 from reportgen import verdict
 
@@ -21,10 +33,10 @@ def count_above(values: list[float], limit: float) -> int:
 
 
 @verdict
-def predictions_sureness(predictions: Any, sure_above: float = 0.5) -> Sure:
+def predictions_sureness(predictions: Predictions, sure_above: float = 0.5) -> Sure:
     """For how many of our images the network is sure of its first class."""
-    first = [row["top5"][0]["probability"] for row in predictions["images"]]
-    return Sure(sure_above, count_above(first, sure_above), predictions["top5"] > predictions["top1"])
+    first = [row.top5[0].probability for row in predictions.images]
+    return Sure(sure_above, count_above(first, sure_above), predictions.top5 > predictions.top1)
 
 
 @dataclass(frozen=True)
@@ -35,11 +47,11 @@ class Normalization:
 
 
 @verdict
-def normalization_effect_size(normalization_effect: Any, same_within: float = 0.005) -> Normalization:
+def normalization_effect_size(normalization_effect: NormalizationEffect, same_within: float = 0.005) -> Normalization:
     """Whether dropping the normalization costs accuracy."""
     n = normalization_effect
-    return Normalization(difference(n["normalized_top1"], n["unnormalized_top1"], same_within),
-                         n["unnormalized_top1"] - n["normalized_top1"], 1 - n["agreement_unnormalized"])
+    return Normalization(difference(n.normalized_top1, n.unnormalized_top1, same_within),
+                         n.unnormalized_top1 - n.normalized_top1, 1 - n.agreement_unnormalized)
 
 
 @dataclass(frozen=True)
@@ -55,11 +67,11 @@ def scratch_outcome(train: float, test: float, chance: float, overfit_gap: float
 
 
 @verdict
-def from_scratch_outcome(from_scratch: Any, overfit_gap: float = 0.15, near_chance: float = 0.1) -> Scratch:
+def from_scratch_outcome(from_scratch: FromScratch, overfit_gap: float = 0.15, near_chance: float = 0.1) -> Scratch:
     """Whether the from-scratch run overfits, barely leaves chance, or learns something."""
     s = from_scratch
-    overfits, near = scratch_outcome(s["train_accuracy"], s["accuracy"], s["chance"], overfit_gap, near_chance)
-    return Scratch(overfits, near, s["baseline_accuracy"] - s["accuracy"])
+    overfits, near = scratch_outcome(s.train_accuracy, s.accuracy, s.chance, overfit_gap, near_chance)
+    return Scratch(overfits, near, s.baseline_accuracy - s.accuracy)
 
 
 @dataclass(frozen=True)
@@ -70,11 +82,11 @@ class Layers:
 
 
 @verdict
-def layer_sweep_depth(layer_sweep: Any, same_within: float = 0.005) -> Layers:
+def layer_sweep_depth(layer_sweep: LayerSweep, same_within: float = 0.005) -> Layers:
     """Whether the practical's and the last layer fall short of the best."""
     r = layer_sweep
-    return Layers(r["penultimate_accuracy"] < r["best_accuracy"], r["penultimate_accuracy"] - r["best_accuracy"],
-                  r["rows"][-1]["accuracy"] < r["best_accuracy"] - same_within)
+    return Layers(r.penultimate_accuracy < r.best_accuracy, r.penultimate_accuracy - r.best_accuracy,
+                  r.rows[-1].accuracy < r.best_accuracy - same_within)
 
 
 @dataclass(frozen=True)
@@ -88,12 +100,12 @@ class Gray:
 
 
 @verdict
-def grayscale_effects(grayscale: Any, same_within: float = 0.005, robust_within: float = 0.03) -> Gray:
+def grayscale_effects(grayscale: Grayscale, same_within: float = 0.005, robust_within: float = 0.03) -> Gray:
     """What averaging conv1's weights costs against replicating the gray channel."""
     g = grayscale
-    change = g["averaged_accuracy"] - g["replication_accuracy"]
-    return Gray(difference(g["averaged_accuracy"], g["replication_accuracy"], same_within), change, -change * 100,
-                same_within * 100, abs(change) < robust_within, g["same_predictions"] < 1)
+    change = g.averaged_accuracy - g.replication_accuracy
+    return Gray(difference(g.averaged_accuracy, g.replication_accuracy, same_within), change, -change * 100,
+                same_within * 100, abs(change) < robust_within, g.same_predictions < 1)
 
 
 @dataclass(frozen=True)
@@ -107,13 +119,14 @@ class NetworkClassifier:
 
 
 @verdict
-def network_classifier_comparison(network_classifier: Any, same_within: float = 0.01) -> NetworkClassifier:
+def network_classifier_comparison(network_classifier: NetworkClassifierResult,
+                                  same_within: float = 0.01) -> NetworkClassifier:
     """The network's own last layer, and fine-tuning, against the SVM."""
     c = network_classifier
-    base = c["svm_accuracy"] if c["subset"]["all"] else c["svm_subset_accuracy"]
-    head, tuned = c["head_accuracy"] - c["svm_accuracy"], c["finetune_accuracy"] - base
-    return NetworkClassifier(difference(c["head_accuracy"], c["svm_accuracy"], same_within), head, -head,
-                             difference(c["finetune_accuracy"], base, same_within), tuned, -tuned * 100)
+    base = c.svm_accuracy if c.subset.all else c.svm_subset_accuracy
+    head, tuned = c.head_accuracy - c.svm_accuracy, c.finetune_accuracy - base
+    return NetworkClassifier(difference(c.head_accuracy, c.svm_accuracy, same_within), head, -head,
+                             difference(c.finetune_accuracy, base, same_within), tuned, -tuned * 100)
 
 
 @dataclass(frozen=True)
@@ -122,32 +135,32 @@ class C:
 
 
 @verdict
-def svm_c_significance(svm_c: Any, noise_stderrs: float = 2.0) -> C:
+def svm_c_significance(svm_c: SvmC, noise_stderrs: float = 2.0) -> C:
     """Whether choosing C changed the accuracy by more than sampling noise."""
-    return C(abs(svm_c["gain"]) < noise_stderrs * svm_c["stderr"])
+    return C(abs(svm_c.gain) < noise_stderrs * svm_c.stderr)
 
 
 @dataclass(frozen=True)
 class Pca:
-    smallest_close: dict | None  # the fewest dimensions within `tolerance` of no PCA
+    smallest_close: PcaPoint | None  # the fewest dimensions within `tolerance` of no PCA
     tolerance_points: float
     costs_more: bool  # … and PCA with the SVM takes longer than the SVM alone
     helps: bool  # the best dimension beats no PCA by more than `gain_above`
     fewest_fall: bool  # the fewest dimensions fall more than `tolerance` below no PCA
 
 
-def smallest_within(points: list[dict], reference: float, tolerance: float) -> dict | None:
-    return next((p for p in points if p["accuracy"] >= reference - tolerance), None)
+def smallest_within(points: list[PcaPoint], reference: float, tolerance: float) -> PcaPoint | None:
+    return next((p for p in points if p.accuracy >= reference - tolerance), None)
 
 
 @verdict
-def pca_reduction(pca: Any, tolerance: float = 0.01, gain_above: float = 0.005) -> Pca:
+def pca_reduction(pca: PcaResult, tolerance: float = 0.01, gain_above: float = 0.005) -> Pca:
     """How few dimensions keep the accuracy, and whether reducing helps."""
-    full, points = pca["full"], pca["points"]
-    close = smallest_within(points, full["accuracy"], tolerance)
-    return Pca(close, tolerance * 100, close is not None and close["total_seconds"] > full["total_seconds"],
-               pca["best"]["accuracy"] > full["accuracy"] + gain_above,
-               bool(points) and points[0]["accuracy"] < full["accuracy"] - tolerance)
+    full, points = pca.full, pca.points
+    close = smallest_within(points, full.accuracy, tolerance)
+    return Pca(close, tolerance * 100, close is not None and close.total_seconds > full.total_seconds,
+               pca.best.accuracy > full.accuracy + gain_above,
+               bool(points) and points[0].accuracy < full.accuracy - tolerance)
 
 
 @dataclass(frozen=True)
@@ -159,12 +172,12 @@ class Pretraining:
 
 
 @verdict
-def pretrained_vs_random_gain(pretrained_vs_random: Any, large_gain: float = 0.2,
+def pretrained_vs_random_gain(pretrained_vs_random: PretrainedVsRandom, large_gain: float = 0.2,
                               above_chance: float = 0.05) -> Pretraining:
     """What pre-training brings over the same architecture untrained."""
     r = pretrained_vs_random
-    return Pretraining(r["difference"] > 0, r["difference"] > large_gain, r["random"] > r["chance"] + above_chance,
-                       r["random_zero_features"] > 0)
+    return Pretraining(r.difference > 0, r.difference > large_gain, r.random > r.chance + above_chance,
+                       r.random_zero_features > 0)
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,7 @@ class Parameters:
 
 
 @verdict
-def architecture_params_split(architecture_params: Any, classifier_heavy_above: float = 0.5) -> Parameters:
+def architecture_params_split(architecture_params: ArchitectureParams,
+                              classifier_heavy_above: float = 0.5) -> Parameters:
     """Whether the classifier or the convolutions hold most parameters."""
-    return Parameters(architecture_params["fc_share"] > classifier_heavy_above)
+    return Parameters(architecture_params.fc_share > classifier_heavy_above)

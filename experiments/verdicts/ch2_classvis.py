@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from experiments.results.ch2 import ClassFromImage, ClassImageGrids, ClassImages, ClassImagesCompare
 from experiments.verdicts.compare import difference
 from reportgen import verdict
 
@@ -19,9 +19,10 @@ def certainty(probability: float, certain_above: float, fairly_above: float) -> 
 
 
 @verdict
-def class_images_certainty(class_images: Any, certain_above: float = 0.9, fairly_above: float = 0.5) -> Certainty:
+def class_images_certainty(class_images: ClassImages,
+                           certain_above: float = 0.9, fairly_above: float = 0.5) -> Certainty:
     """How sure the network is of the images generated from noise (their mean target probability)."""
-    return certainty(class_images["mean_probability"], certain_above, fairly_above)
+    return certainty(class_images.mean_probability, certain_above, fairly_above)
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,18 @@ def short_of(probability: float, best: float, gap: float) -> bool:
 
 
 @verdict
-def class_image_grids_effects(class_image_grids: Any, saturated_ratio: float = 0.9, overshoot_gap: float = 0.1,
+def class_image_grids_effects(class_image_grids: ClassImageGrids,
+                              saturated_ratio: float = 0.9, overshoot_gap: float = 0.1,
                               cost_gap: float = 0.05) -> Grids:
     """What the number of steps, the step size and the L2 weight do to the images."""
-    steps, lr, reg = (class_image_grids[k] for k in ("steps_table", "lr_table", "reg_table"))
-    saturated, rising = saturation([row["probability"] for row in steps], saturated_ratio)
-    best = max(row["probability"] for row in lr)
+    grids = class_image_grids
+    steps, lr, reg = grids.steps_table, grids.lr_table, grids.reg_table
+    saturated, rising = saturation([row.probability for row in steps], saturated_ratio)
+    best = max(row.probability for row in lr)
     return Grids(
-        saturated, rising, lr[-1]["contrast"] > lr[0]["contrast"], lr[-1]["roughness"] > lr[0]["roughness"],
-        short_of(lr[-1]["probability"], best, overshoot_gap), short_of(lr[0]["probability"], best, overshoot_gap),
-        best, reg[-1]["contrast"] < reg[0]["contrast"], short_of(reg[-1]["probability"], reg[0]["probability"],
+        saturated, rising, lr[-1].contrast > lr[0].contrast, lr[-1].roughness > lr[0].roughness,
+        short_of(lr[-1].probability, best, overshoot_gap), short_of(lr[0].probability, best, overshoot_gap),
+        best, reg[-1].contrast < reg[0].contrast, short_of(reg[-1].probability, reg[0].probability,
                                                                  cost_gap),
     )
 
@@ -72,12 +75,12 @@ class FromImage:
 
 
 @verdict
-def class_from_image_effects(class_from_image: Any, layout_kept_above: float = 0.5,
+def class_from_image_effects(class_from_image: ClassFromImage, layout_kept_above: float = 0.5,
                              small_change_below: float = 20.0) -> FromImage:
     """Whether the ascent from a photo keeps it, and how little it had to change."""
     r = class_from_image
-    return FromImage(r["mean_similarity"] > layout_kept_above, r["mean_probability"] < r["mean_start_probability"],
-                     r["mean_change"] < small_change_below)
+    return FromImage(r.mean_similarity > layout_kept_above, r.mean_probability < r.mean_start_probability,
+                     r.mean_change < small_change_below)
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ class CompareCertainty:
 
 
 @verdict
-def class_images_compare_certainty(class_images_compare: Any, same_within: float = 0.05) -> CompareCertainty:
+def class_images_compare_certainty(class_images_compare: ClassImagesCompare,
+                                   same_within: float = 0.05) -> CompareCertainty:
     """Whether the second network is as sure of its own generated images as the first."""
     r = class_images_compare
-    return CompareCertainty(difference(r["mean_probability"], r["visualize_mean_probability"], same_within).same)
+    return CompareCertainty(difference(r.mean_probability, r.visualize_mean_probability, same_within).same)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from experiments.results.ch2 import ClassImagesRegularized, RegularizerAblation
 from reportgen import verdict
 
 
@@ -22,12 +22,12 @@ def recognition(practical_top1: float, regularized_top1: float, practical_high: 
 
 
 @verdict
-def class_images_recognition(class_images_regularized: Any, clearly_by: float = 0.2,
+def class_images_recognition(class_images_regularized: ClassImagesRegularized, clearly_by: float = 0.2,
                              smoother_by: float = 0.05) -> Recognition:
     """Whether the regularizers make images a second network recognizes, and smoother ones."""
-    practical, regularized = class_images_regularized["practical"], class_images_regularized["regularized"]
-    return recognition(practical["other_top1"], regularized["other_top1"], practical["high_frequency"],
-                       regularized["high_frequency"], clearly_by, smoother_by)
+    practical, regularized = class_images_regularized.practical, class_images_regularized.regularized
+    return recognition(practical.other_top1, regularized.other_top1, practical.high_frequency,
+                       regularized.high_frequency, clearly_by, smoother_by)
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,10 @@ def ablation(both_top1: float, fourier_top1: float, transforms_top1: float, tv_t
 
 
 @verdict
-def regularizer_ablation_effects(regularizer_ablation: Any, close_by: float = 0.3,
+def regularizer_ablation_effects(regularizer_ablation: RegularizerAblation, close_by: float = 0.3,
                                  smoother_by: float = 0.05) -> Ablation:
     """Which regularizer alone keeps the regularized images' recognition, and what total variation adds."""
-    rows = regularizer_ablation["rows"]
-    return ablation(rows["regularized"]["other_top1"], rows["fourier_only"]["other_top1"],
-                    rows["transforms_only"]["other_top1"], rows["with_tv"]["other_top1"],
-                    rows["fourier_only"]["high_frequency"], rows["transforms_only"]["high_frequency"], close_by,
+    a = regularizer_ablation
+    return ablation(a.regularized.other_top1, a.fourier_only.other_top1, a.transforms_only.other_top1,
+                    a.with_tv.other_top1, a.fourier_only.high_frequency, a.transforms_only.high_frequency, close_by,
                     smoother_by)

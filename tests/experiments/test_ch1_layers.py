@@ -60,13 +60,13 @@ def residual_network(seed: int = 0):
 
 def test_layer_sweep_scores_every_layer(features) -> None:
     result = layer_sweep(features, baseline(features), jobs=1)
-    assert [r["label"] for r in result["rows"]] == ["block1", "block2", "relu6", "logits"]
-    assert [r["dim"] for r in result["rows"]] == [8, 16, 32, 10]
+    assert [r.label for r in result.rows] == ["block1", "block2", "relu6", "logits"]
+    assert [r.dim for r in result.rows] == [8, 16, 32, 10]
     relu6 = svm_evaluate(features.train["relu6"], features.train_labels, features.test["relu6"],
                          features.test_labels).accuracy
-    assert result["penultimate_accuracy"] == relu6
-    assert result["best_accuracy"] == max(r["accuracy"] for r in result["rows"])
-    assert all(0 <= r["accuracy"] <= 1 for r in result["rows"]) and hasattr(result["figure"], "savefig")
+    assert result.penultimate_accuracy == relu6
+    assert result.best_accuracy == max(r.accuracy for r in result.rows)
+    assert all(0 <= r.accuracy <= 1 for r in result.rows) and hasattr(result.figure, "savefig")
 
 
 def test_svm_c_never_looks_at_the_test_set(features) -> None:
@@ -76,35 +76,35 @@ def test_svm_c_never_looks_at_the_test_set(features) -> None:
     noise = {k: rng.normal(size=v.shape).astype(np.float32) for k, v in features.test.items()}
     scrambled = dataclasses.replace(features, test=noise, test_labels=rng.permutation(features.test_labels))
     second = svm_c(scrambled, baseline(scrambled), cs=cs, folds=3, jobs=1)
-    assert first["best_c"] == second["best_c"] and first["cv_accuracy"] == second["cv_accuracy"]
-    assert first["best_c"] in cs and first["cv_best"] == max(first["cv_accuracy"])
-    assert first["test_accuracy"] == first["test_curve"][list(cs).index(first["best_c"])]
-    assert first["baseline_accuracy"] == first["test_curve"][1] and first["train_images"] == 90
-    assert first["baseline_c"] == 1.0
+    assert first.best_c == second.best_c and first.cv_accuracy == second.cv_accuracy
+    assert first.best_c in cs and first.cv_best == max(first.cv_accuracy)
+    assert first.test_accuracy == first.test_curve[list(cs).index(first.best_c)]
+    assert first.baseline_accuracy == first.test_curve[1] and first.train_images == 90
+    assert first.baseline_c == 1.0
 
 
 def test_svm_c_takes_the_baselines_point_from_the_baseline(features) -> None:
     base = baseline(features, C=0.01)  # with a marker: this point must not be fitted again
     base = dataclasses.replace(base, svm=dataclasses.replace(base.svm, accuracy=0.123456))
     result = svm_c(features, base, cs=(0.01, 1.0), folds=3, jobs=1)
-    assert result["test_curve"][0] == result["baseline_accuracy"] == 0.123456 and result["baseline_c"] == 0.01
-    assert 0 <= result["test_curve"][1] <= 1
+    assert result.test_curve[0] == result.baseline_accuracy == 0.123456 and result.baseline_c == 0.01
+    assert 0 <= result.test_curve[1] <= 1
 
 def test_pca_skips_impossible_dimensions_and_reports_the_full_baseline(features) -> None:
     result = pca(features, baseline(features), dims=(2, 4, 8, 64, 500))
-    assert [p["dim"] for p in result["points"]] == [2, 4, 8]  # relu6 has 32 dimensions: 64 and 500 are skipped
-    assert result["full"]["dim"] == 32 and 0 <= result["full"]["accuracy"] <= 1
-    assert all(p["total_seconds"] >= p["fit_seconds"] > 0 for p in result["points"])
-    assert result["best_accuracy"] == max(p["accuracy"] for p in result["points"])
+    assert [p.dim for p in result.points] == [2, 4, 8]  # relu6 has 32 dimensions: 64 and 500 are skipped
+    assert result.full.dim == 32 and 0 <= result.full.accuracy <= 1
+    assert all(p.total_seconds >= p.fit_seconds > 0 for p in result.points)
+    assert result.best_accuracy == max(p.accuracy for p in result.points)
 
 
 def test_grayscale_exact_fold_matches_replication(net, scene, features) -> None:
     result = grayscale(net, scene, features, baseline(features), CPU, batch_size=16, workers=0, per_class_on_cpu=0)
-    assert result["max_difference"] < 1e-5 * max(result["output_scale"], 1.0)
-    assert result["conv"] == "features.0" and result["check_images"] == 8
-    assert result["exact_accuracy"] == pytest.approx(result["replication_accuracy"], abs=1 / 45)
-    assert result["same_predictions"] >= 0.95
-    assert 0 <= result["averaged_accuracy"] <= 1 and not result["uniform_normalization"]
+    assert result.max_difference < 1e-5 * max(result.output_scale, 1.0)
+    assert result.conv == "features.0" and result.check_images == 8
+    assert result.exact_accuracy == pytest.approx(result.replication_accuracy, abs=1 / 45)
+    assert result.same_predictions >= 0.95
+    assert 0 <= result.averaged_accuracy <= 1 and not result.uniform_normalization
 
 
 def test_batchnorm_fold_is_exact_and_keeps_the_network(net) -> None:
@@ -135,11 +135,11 @@ def test_network_classifier_reports_the_three_ways(net, scene, features) -> None
     result = network_classifier(net, scene, features, baseline(features), CPU, head_epochs=5, finetune_epochs=2,
                                 finetune_seconds=5,
                                 batch_size=16, workers=0, per_class_on_cpu=0, finetune_layers=1)
-    assert result["finetune_cached_trunk"] and result["finetune_trained"] == ["classifier.0"]
+    assert result.finetune_cached_trunk and result.finetune_trained == ["classifier.0"]
     for key in ("svm_accuracy", "head_accuracy", "finetune_accuracy", "svm_subset_accuracy"):
-        assert 0 <= result[key] <= 1
-    assert result["svm_accuracy"] == result["svm_subset_accuracy"]  # no subset with per_class_on_cpu=0
-    assert result["head_epochs"] == 5 and 1 <= result["finetune_epochs"] <= 2
+        assert 0 <= getattr(result, key) <= 1
+    assert result.svm_accuracy == result.svm_subset_accuracy  # no subset with per_class_on_cpu=0
+    assert result.head_epochs == 5 and 1 <= result.finetune_epochs <= 2
 
 
 def test_network_classifier_falls_back_to_end_to_end_fine_tuning(scene) -> None:
@@ -148,8 +148,8 @@ def test_network_classifier_falls_back_to_end_to_end_fine_tuning(scene) -> None:
     result = network_classifier(residual, scene, feats, baseline(feats), CPU, head_epochs=2, finetune_epochs=1,
                                 finetune_seconds=5,
                                 batch_size=16, workers=0, per_class_on_cpu=1, finetune_layers=1)
-    assert not result["finetune_cached_trunk"] and result["finetune_trained"] == ["fc1"]
-    assert result["subset"]["train_images"] == 15 and 0 <= result["finetune_accuracy"] <= 1
+    assert not result.finetune_cached_trunk and result.finetune_trained == ["fc1"]
+    assert result.subset.train_images == 15 and 0 <= result.finetune_accuracy <= 1
 
 
 def test_other_network_picks_a_different_role_or_says_why_not(net, scene, features) -> None:
@@ -158,10 +158,10 @@ def test_other_network_picks_a_different_role_or_says_why_not(net, scene, featur
     other = tiny_network(seed=5, name="tiny-other")
     result = other_network(net, net, other, scene, features, baseline(features), CPU, batch_size=16, workers=0,
                            per_class_on_cpu=2)
-    assert result["role"] == "visualize" and result["subset"]["train_images"] == 30
-    assert 0 <= result["accuracy"] <= 1 and result["dim"] == result["transfer_dim"] == 32
+    assert result.role == "visualize" and result.subset.train_images == 30
+    assert 0 <= result.accuracy <= 1 and result.dim == result.transfer_dim == 32
     assert other_network(net, other, net, scene, features, baseline(features), CPU, workers=0,
-                         per_class_on_cpu=2)["role"] == "compare"
+                         per_class_on_cpu=2).role == "compare"
 
 
 
@@ -229,7 +229,7 @@ def test_chapter_one_renders_every_answer_from_the_experiments(tmp_path, monkeyp
     chapter = html[html.index('id="chapter-1"'):html.index('id="chapter-2"')]
     assert "Not computed." not in chapter and "no other network is configured: test" in chapter
     pc, sc = results["per_class"], results["svm_c"]
-    for text in (f"{pc['accuracy'] * 100:.1f} %", pc["worst_class"], f"C = <strong>{sc['best_c']:.3g}</strong>",
+    for text in (f"{pc.accuracy * 100:.1f} %", pc.worst_class, f"C = <strong>{sc.best_c:.3g}</strong>",
                  "Figure 1.", "Table 1.", "2 per class"):
         assert text in chapter, text
     assert "?" not in re.findall(r"(?:Figure|Table) (\S+)</a>", chapter)  # every reference resolved

@@ -115,8 +115,8 @@ def features(net, scene) -> SceneFeatures:
 
 def test_scene_features_keeps_every_layer_of_train_and_test_in_order(net, scene, features) -> None:
     layers = feature_layers(net)
-    assert [row["label"] for row in features.layers] == list(layers) == ["block1", "block2", "relu6", "logits"]
-    assert [row["dim"] for row in features.layers] == [8, 16, 32, 10]
+    assert [row.label for row in features.layers] == list(layers) == ["block1", "block2", "relu6", "logits"]
+    assert [row.dim for row in features.layers] == [8, 16, 32, 10]
     assert features.penultimate == "relu6"
     assert features.images == 15 * 10 and features.images_per_second > 0 and not features.amp
     for label in layers:
@@ -143,9 +143,9 @@ def test_per_class_indices_are_a_seeded_per_class_choice() -> None:
 
 def test_subset_only_on_cpu(scene) -> None:
     part = subset(scene, CPU, 2, seed=0)
-    assert (part["train_images"], part["test_images"], part["all"]) == (30, 30, False)
-    assert subset(scene, CPU, 0, seed=0)["train_images"] == 90
-    assert subset(scene, torch.device("cuda"), 2, seed=0)["all"]  # an accelerator always uses every image
+    assert (len(part.train), len(part.test), part.all) == (30, 30, False)
+    assert len(subset(scene, CPU, 0, seed=0).train) == 90
+    assert subset(scene, torch.device("cuda"), 2, seed=0).all  # an accelerator always uses every image
 
 
 def test_inference_batches_are_small_on_a_cpu() -> None:
@@ -158,28 +158,28 @@ def test_data_audit_counts_duplicates_and_skips(tmp_path) -> None:
     shutil.copy(root / "train/coast/image_0000.jpg", root / "test/coast/copy.jpg")  # across the split
     (root / "train/forest/notes.txt").write_text("not an image")
     result = data_audit(load_scene(root, tmp_path / "memo"))
-    coast = next(row for row in result["counts"] if row["class"] == "coast")
-    assert (coast["train"], coast["test"]) == (3, 3)
-    assert (result["train_total"], result["test_total"], result["classes"]) == (45, 31, 15)
-    assert result["duplicates_across"] == 1 and result["label_conflicts"] == 0
-    assert result["duplicate_examples"][0]["files"] == ["train/coast/image_0000.jpg", "test/coast/copy.jpg"]
-    assert result["skipped_total"] == 1 and result["skipped"][0]["path"] == "train/forest/notes.txt"
-    assert result["modes"] == [{"mode": "L", "images": 76}] and result["sizes"][0]["width"] == 32
+    coast = next(row for row in result.counts if row.name == "coast")
+    assert (coast.train, coast.test) == (3, 3)
+    assert (result.train_total, result.test_total, result.classes) == (45, 31, 15)
+    assert result.duplicates_across == 1 and result.label_conflicts == 0
+    assert result.duplicate_examples[0].files == ["train/coast/image_0000.jpg", "test/coast/copy.jpg"]
+    assert result.skipped_total == 1 and result.skipped[0].path == "train/forest/notes.txt"
+    assert [(m.mode, m.images) for m in result.modes] == [("L", 76)] and result.sizes[0].width == 32
 
 
 def test_per_class_is_the_practicals_svm_with_its_confusions(features) -> None:
     result = per_class(features, baseline(features))
     direct = svm_evaluate(features.train["relu6"], features.train_labels, features.test["relu6"],
                           features.test_labels, C=1.0)
-    assert result["accuracy"] == direct.accuracy and 0 <= result["accuracy"] <= 1
-    assert np.array_equal(result["confusion"], direct.confusion) and result["confusion"].sum() == 60
-    assert result["worst_accuracy"] == min(row["accuracy"] for row in result["classes"])
-    assert len(result["classes"]) == 15 and result["errors"] == 60 - np.trace(direct.confusion)
-    for pair in result["pairs"]:
-        i, j = CLASSES.index(pair["true_name"]), CLASSES.index(pair["predicted_name"])
-        assert pair["count"] == direct.confusion[i, j] > 0 and i != j
-    assert result["indoor"] == ["bedroom", "kitchen", "livingroom", "office", "store"]
-    assert hasattr(result["figure"], "savefig")
+    assert result.accuracy == direct.accuracy and 0 <= result.accuracy <= 1
+    assert np.array_equal(result.confusion, direct.confusion) and result.confusion.sum() == 60
+    assert result.worst_accuracy == min(row.accuracy for row in result.classes)
+    assert len(result.classes) == 15 and result.errors == 60 - np.trace(direct.confusion)
+    for pair in result.pairs:
+        i, j = CLASSES.index(pair.true_name), CLASSES.index(pair.predicted_name)
+        assert pair.count == direct.confusion[i, j] > 0 and i != j
+    assert result.indoor == ["bedroom", "kitchen", "livingroom", "office", "store"]
+    assert hasattr(result.figure, "savefig")
 
 
 def test_the_baseline_is_fitted_once_and_reused_only_for_every_image(scene, features) -> None:
@@ -188,16 +188,16 @@ def test_the_baseline_is_fitted_once_and_reused_only_for_every_image(scene, feat
                           features.test_labels, C=0.05)
     assert isinstance(base, Baseline) and base.accuracy == direct.accuracy
     assert np.array_equal(base.svm.predictions, direct.predictions)
-    assert per_class(features, base)["C"] == 0.05
+    assert per_class(features, base).C == 0.05
     assert on_part(base, features, subset(scene, CPU, 0, seed=0)).accuracy == base.accuracy
     part = subset(scene, CPU, 2, seed=0)  # a subset is fitted again, with the baseline's C
-    on_subset = svm_evaluate(features.train["relu6"][part["train"]], scene.train.labels[part["train"]],
-                             features.test["relu6"][part["test"]], scene.test.labels[part["test"]], C=0.05)
+    on_subset = svm_evaluate(features.train["relu6"][part.train], scene.train.labels[part.train],
+                             features.test["relu6"][part.test], scene.test.labels[part.test], C=0.05)
     assert np.array_equal(on_part(base, features, part).predictions, on_subset.predictions)
     # a consumer with every image reads the baseline, never refits it
     base = dataclasses.replace(base, svm=dataclasses.replace(base.svm, accuracy=-1.0))
     assert from_scratch(tiny_network(3), scene, features, base, CPU, epochs=1, max_seconds=1.0, batch_size=8,
-                        per_class_on_cpu=2, workers=0)["baseline_full_accuracy"] == -1.0
+                        per_class_on_cpu=2, workers=0).baseline_full_accuracy == -1.0
 
 
 def test_pretrained_vs_random_compares_the_same_images(scene, features) -> None:
@@ -205,11 +205,11 @@ def test_pretrained_vs_random_compares_the_same_images(scene, features) -> None:
     result = pretrained_vs_random(random, scene, features, baseline(features), CPU, batch_size=16, workers=0,
                                   per_class_on_cpu=2)
     part = subset(scene, CPU, 2, seed=0)
-    expected = svm_evaluate(features.train["relu6"][part["train"]], scene.train.labels[part["train"]],
-                            features.test["relu6"][part["test"]], scene.test.labels[part["test"]]).accuracy
-    assert result["pretrained"] == expected
-    assert 0 <= result["random"] <= 1 and result["difference"] == result["pretrained"] - result["random"]
-    assert result["subset"]["train_images"] == 30 and result["chance"] == pytest.approx(1 / 15)
+    expected = svm_evaluate(features.train["relu6"][part.train], scene.train.labels[part.train],
+                            features.test["relu6"][part.test], scene.test.labels[part.test]).accuracy
+    assert result.pretrained == expected
+    assert 0 <= result.random <= 1 and result.difference == result.pretrained - result.random
+    assert result.subset.train_images == 30 and result.chance == pytest.approx(1 / 15)
 
 
 def test_gray_images_equal_what_image_files_yield(net, scene) -> None:
@@ -228,12 +228,12 @@ def test_from_scratch_is_bounded_and_leaves_the_network_alone(scene, features) -
     result = from_scratch(random, scene, features, baseline(features), CPU, epochs=50, max_seconds=2.0, batch_size=8,
                           per_class_on_cpu=2, workers=0)
     assert time.perf_counter() - start < 30
-    assert result["train_images"] == 90 and result["subset"]["train_images"] == 30
-    assert result["parameters"] == sum(p.numel() for p in Tiny().parameters()) - 10 * 33 + 15 * 33
-    assert result["parameters_per_image"] == result["parameters"] / 90
-    assert 0 <= result["accuracy"] <= 1 and 0 <= result["baseline_accuracy"] <= 1
-    assert 1 <= result["epochs_run"] <= 50 and len(result["history"]) == result["epochs_run"]
-    assert result["stopped_by_time"] == (result["epochs_run"] < 50)
+    assert result.train_images == 90 and result.subset.train_images == 30
+    assert result.parameters == sum(p.numel() for p in Tiny().parameters()) - 10 * 33 + 15 * 33
+    assert result.parameters_per_image == result.parameters / 90
+    assert 0 <= result.accuracy <= 1 and 0 <= result.baseline_accuracy <= 1
+    assert 1 <= result.epochs_run <= 50 and len(result.history) == result.epochs_run
+    assert result.stopped_by_time == (result.epochs_run < 50)
     after = random.module.state_dict()
     assert all(torch.equal(after[k], v) for k, v in before.items())
     assert not random.module.training and not any(p.requires_grad for p in random.module.parameters())
@@ -268,7 +268,7 @@ def test_real_network_on_a_ci_sized_subset(tmp_path) -> None:
     net = real_network()
     scene = real_scene(tmp_path, per_class=5)
     features = scene_features(net, scene, CPU, workers=1)
-    assert per_class(features, baseline(features))["accuracy"] >= 0.6
+    assert per_class(features, baseline(features)).accuracy >= 0.6
 
 
 @pytest.mark.slow
@@ -282,9 +282,9 @@ def test_the_practicals_method_on_the_full_data(tmp_path) -> None:
     scene = real_scene(tmp_path)
     assert (len(scene.train.paths), len(scene.test.paths)) == (1500, 2985)
     features = scene_features(net, scene, CPU, workers=1)
-    assert per_class(features, baseline(features))["accuracy"] >= 0.90
+    assert per_class(features, baseline(features)).accuracy >= 0.90
     random = load_network(NetworkConfig("timm:tf_efficientnet_lite0", "none", 224, net.mean, net.std), "cpu", True)
     result = pretrained_vs_random(random, scene, features, baseline(features), CPU, per_class_on_cpu=10, workers=1)
-    assert result["pretrained"] - result["random"] >= 0.3
+    assert result.pretrained - result.random >= 0.3
     gray = grayscale(net, scene, features, baseline(features), CPU, per_class_on_cpu=2, workers=1)
-    assert gray["relative_difference"] < 1e-5 and gray["same_predictions"] == 1.0  # summed fold = replication
+    assert gray.relative_difference < 1e-5 and gray.same_predictions == 1.0  # summed fold = replication

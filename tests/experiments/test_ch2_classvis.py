@@ -22,48 +22,48 @@ def generated() -> dict:
 
 
 def test_class_images_raise_the_target_probability(generated):
-    rows = generated["per_class"]
-    assert [r["class"] for r in rows] == [0, 2, 4]
-    for r, history in zip(rows, generated["history"]):
-        assert r["probability"] > r["start"] + 0.2
-        assert history[-1] == pytest.approx(r["probability"], abs=1e-5)
-    assert generated["history_steps"][0] == 0 and generated["history_steps"][-1] == 30
-    assert generated["mean_probability"] == pytest.approx(np.mean([r["probability"] for r in rows]))
-    assert generated["images"].shape == (3, 32, 32, 3) and generated["images"].dtype == np.uint8
-    assert generated["snapshots"].shape == (3, 3, 32, 32, 3) and generated["snapshot_steps"] == [0, 10, 30]
-    assert np.array_equal(generated["snapshots"][:, -1], generated["images"])
-    assert hasattr(generated["figure"], "savefig") and hasattr(generated["plot"], "savefig")
+    rows = generated.per_class
+    assert [r.target for r in rows] == [0, 2, 4]
+    for r, history in zip(rows, generated.history):
+        assert r.probability > r.start + 0.2
+        assert history[-1] == pytest.approx(r.probability, abs=1e-5)
+    assert generated.history_steps[0] == 0 and generated.history_steps[-1] == 30
+    assert generated.mean_probability == pytest.approx(np.mean([r.probability for r in rows]))
+    assert generated.images.shape == (3, 32, 32, 3) and generated.images.dtype == np.uint8
+    assert generated.snapshots.shape == (3, 3, 32, 32, 3) and generated.snapshot_steps == [0, 10, 30]
+    assert np.array_equal(generated.snapshots[:, -1], generated.images)
+    assert hasattr(generated.figure, "savefig") and hasattr(generated.plot, "savefig")
     assert_key_numbers("class_images", generated)
 
 
 def test_class_images_are_reproducible_from_the_seed(generated):
     again = class_images(tiny_network(), CPU, **QUICK)
-    assert np.array_equal(again["images"], generated["images"])
+    assert np.array_equal(again.images, generated.images)
     other = class_images(tiny_network(), CPU, **QUICK, seed=1)
-    assert not np.array_equal(other["images"], generated["images"])
+    assert not np.array_equal(other.images, generated.images)
 
 
 def test_class_image_grids_run_each_setting_once_and_order_the_tables(generated):
     result = class_image_grids(tiny_network(), stored(generated), CPU, grid_class=2, lrs=(0.5, 1.0, 4.0, 8.0),
                                l2_regs=(0.0, 1e-3, 1e-2, 1e-1))
-    assert result["runs"] == 7  # (lr 1, λ 1e-3) belongs to both grids
-    assert [r["value"] for r in result["lr_table"]] == [0.5, 1.0, 4.0, 8.0]
-    assert [r["value"] for r in result["reg_table"]] == [0.0, 1e-3, 1e-2, 1e-1]
-    assert result["lr_table"][1]["run"] == result["reg_table"][1]["run"]
-    assert [r["steps"] for r in result["steps_table"]] == [0, 10, 30]
-    assert result["steps_table"][-1]["probability"] > result["steps_table"][0]["probability"]
+    assert result.runs == 7  # (lr 1, λ 1e-3) belongs to both grids
+    assert [r.value for r in result.lr_table] == [0.5, 1.0, 4.0, 8.0]
+    assert [r.value for r in result.reg_table] == [0.0, 1e-3, 1e-2, 1e-1]
+    assert result.lr_table[1].run == result.reg_table[1].run
+    assert [r.steps for r in result.steps_table] == [0, 10, 30]
+    assert result.steps_table[-1].probability > result.steps_table[0].probability
     for key in ("steps_figure", "lr_figure", "reg_figure"):
-        assert hasattr(result[key], "savefig")
+        assert hasattr(getattr(result, key), "savefig")
 
 
 def test_class_from_image_starts_from_the_photo_and_targets_its_class(generated):
     images = tiny_images()
     result = class_from_image(tiny_network(), images, stored(generated), CPU, images=(1, 3, 7))
-    assert result["indices"] == [1, 3]  # 7 wraps around to 1 among six images
-    assert [r["class"] for r in result["per_image"]] == [int(images.labels[1]), int(images.labels[3])]
-    for r in result["per_image"]:
-        assert r["probability"] >= r["start"] and r["mean_change"] > 0 and -1 <= r["similarity"] < 1
-    assert result["mean_similarity"] == pytest.approx(np.mean([r["similarity"] for r in result["per_image"]]))
+    assert result.indices == [1, 3]  # 7 wraps around to 1 among six images
+    assert [r.target for r in result.per_image] == [int(images.labels[1]), int(images.labels[3])]
+    for r in result.per_image:
+        assert r.probability >= r.start and r.mean_change > 0 and -1 <= r.similarity < 1
+    assert result.mean_similarity == pytest.approx(np.mean([r.similarity for r in result.per_image]))
     assert_key_numbers("class_from_image", result)
 
 
@@ -77,13 +77,13 @@ def test_similarity_is_one_for_the_same_layout_and_lower_for_another():
 def test_class_images_compare_reuses_identical_networks_and_runs_another(generated):
     photos = class_from_image(tiny_network(), tiny_images(), stored(generated), CPU, images=(1, 3))
     same = class_images_compare(tiny_network(), tiny_network(), tiny_images(), stored(generated), stored(photos), CPU)
-    assert same["same_network"] and same["mean_probability"] == generated["mean_probability"]
+    assert same.same_network and same.mean_probability == generated.mean_probability
     other = class_images_compare(tiny_network(), tiny_network(seed=1, name="tiny2"), tiny_images(), stored(generated),
                                  stored(photos), CPU)
-    assert not other["same_network"]
-    assert [r["class"] for r in other["per_class"]] == [0, 2, 4]
-    assert all(r["probability"] > r["start"] for r in other["per_class"])
-    assert len(other["per_image"]) == 2 and hasattr(other["figure"], "savefig")
+    assert not other.same_network
+    assert [r.target for r in other.per_class] == [0, 2, 4]
+    assert all(r.probability > r.start for r in other.per_class)
+    assert len(other.per_image) == 2 and hasattr(other.figure, "savefig")
     assert_key_numbers("class_images_compare", other)
 
 
@@ -91,5 +91,5 @@ def test_class_images_compare_reuses_identical_networks_and_runs_another(generat
 def test_generated_class_images_reach_a_high_probability():
     net, _ = real_inputs()
     result = class_images(net, CPU, classes=(76, 683), snapshot_steps=())
-    assert result["min_probability"] > 0.8
-    assert all(r["top1"] for r in result["per_class"])
+    assert result.min_probability > 0.8
+    assert all(r.top1 for r in result.per_class)

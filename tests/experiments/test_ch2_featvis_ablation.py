@@ -18,7 +18,7 @@ def test_each_variant_changes_one_thing_of_the_reports_configuration():
                for key, c in variant_configs(base, 3.0).items()}
     assert changed == {"transforms_only": {"fourier"}, "fourier_only": {"max_scale", "max_rotation"},
                        "with_tv": {"tv_weight"}}
-    assert set(changed) == {key for key, _ in VARIANTS}
+    assert set(changed) == set(VARIANTS)
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,10 @@ def regularized() -> dict:
 def test_the_ablation_measures_every_variant_on_the_first_classes_alike(regularized):
     result = regularizer_ablation(tiny_network(), tiny_network(seed=1, name="other"), stored(regularized), CPU,
                                   classes=2)
-    assert (result["count"], result["of"], result["one_image"]) == (2, 3, 0.5)
-    assert set(result["rows"]) == {"practical", "regularized", *(key for key, _ in VARIANTS)}
-    for row in result["rows"].values():
-        assert 0 <= row["other_top1"] <= row["other_top5"] <= 1 and 0 <= row["high_frequency"] <= 1
+    assert (result.count, result.of, result.one_image) == (2, 3, 0.5)
+    for row in (getattr(result, key) for key in ("practical", "regularized", *VARIANTS)):
+        assert 0 <= row.other_top1 <= row.other_top5 <= 1 and 0 <= row.high_frequency <= 1
     # the reference rows are the regularized run's own measures of the same two classes
-    first_two = regularized["regularized"]["per_image"]["high_frequency"][:2].mean()
-    assert result["rows"]["regularized"]["high_frequency"] == pytest.approx(first_two)
-    assert len(result["figure"].axes) == 2 * len(VARIANTS)
+    first_two = regularized.regularized.per_image.high_frequency[:2].mean()
+    assert result.regularized.high_frequency == pytest.approx(first_two)
+    assert len(result.figure.axes) == 2 * len(VARIANTS)

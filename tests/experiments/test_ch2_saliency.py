@@ -86,21 +86,21 @@ def test_saliency_maps_equal_the_hand_computed_gradient(tiny_maps):
     x = pixels_to_batch(images.images, net, CPU)[2:3].clone().requires_grad_(True)
     net.module(x)[0, int(images.labels[2])].backward()
     expected = x.grad.abs().amax(dim=1)[0].numpy()
-    np.testing.assert_allclose(tiny_maps["maps"][2], expected, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(tiny_maps.maps[2], expected, rtol=1e-5, atol=1e-8)
 
 
 def test_saliency_maps_label_informative_maps_by_their_concentration(tiny_maps):
-    rows = tiny_maps["per_image"]
-    assert len(rows) == 6 and tiny_maps["maps"].shape == (6, 32, 32)
+    rows = tiny_maps.per_image
+    assert len(rows) == 6 and tiny_maps.maps.shape == (6, 32, 32)
     for r in rows:
-        assert r["informative"] == (r["concentration"] >= tiny_maps["informative_share"])
-        assert 0.05 <= r["concentration"] <= 1.0  # the top 5 % of pixels hold at least 5 % of the mass
-    assert tiny_maps["informative_count"] == sum(r["informative"] for r in rows)
-    assert tiny_maps["mean_concentration"] == pytest.approx(np.mean([r["concentration"] for r in rows]))
-    most, least = tiny_maps["most"], tiny_maps["least"]
-    assert min(rows[i]["concentration"] for i in most) >= max(rows[i]["concentration"] for i in least)
-    assert hasattr(tiny_maps["figure"], "savefig") and hasattr(tiny_maps["examples_figure"], "savefig")
-    assert "tiny" in tiny_maps["network"]
+        assert r.informative == (r.concentration >= tiny_maps.informative_share)
+        assert 0.05 <= r.concentration <= 1.0  # the top 5 % of pixels hold at least 5 % of the mass
+    assert tiny_maps.informative_count == sum(r.informative for r in rows)
+    assert tiny_maps.mean_concentration == pytest.approx(np.mean([r.concentration for r in rows]))
+    most, least = tiny_maps.most, tiny_maps.least
+    assert min(rows[i].concentration for i in most) >= max(rows[i].concentration for i in least)
+    assert hasattr(tiny_maps.figure, "savefig") and hasattr(tiny_maps.examples_figure, "savefig")
+    assert "tiny" in tiny_maps.network
     assert_key_numbers("saliency_maps", tiny_maps)
 
 
@@ -111,17 +111,17 @@ def test_saliency_maps_use_the_prediction_when_the_label_is_unknown():
     net = tiny_network()
     with torch.no_grad():
         predicted = net.module(pixels_to_batch(images.images, net, CPU)).argmax(dim=1).numpy()
-    np.testing.assert_array_equal(result["targets"], predicted)
-    assert result["accuracy"] is None
+    np.testing.assert_array_equal(result.targets, predicted)
+    assert result.accuracy is None
 
 
 def test_saliency_limits_report_correlations_of_each_image(tiny_maps):
     result = saliency_limits(tiny_network(), tiny_images(), stored(tiny_maps), CPU, smooth_samples=4, examples=3)
-    assert len(result["random_correlations"]) == 6
-    assert result["random_correlation"] == pytest.approx(np.nanmean(result["random_correlations"]))
-    assert all(-1.0 <= r <= 1.0 for r in result["noise_correlations"])
-    assert -1.0 <= result["smooth_stability"] <= 1.0
-    assert hasattr(result["figure"], "savefig") and hasattr(result["correlation_plot"], "savefig")
+    assert len(result.random_correlations) == 6
+    assert result.random_correlation == pytest.approx(np.nanmean(result.random_correlations))
+    assert all(-1.0 <= r <= 1.0 for r in result.noise_correlations)
+    assert -1.0 <= result.smooth_stability <= 1.0
+    assert hasattr(result.figure, "savefig") and hasattr(result.correlation_plot, "savefig")
     assert_key_numbers("saliency_limits", result)
 
 
@@ -131,33 +131,33 @@ def test_the_randomization_check_compares_with_a_re_initialized_network_not_the_
     net, images = tiny_network(), tiny_images()
     result = saliency_limits(net, images, stored(tiny_maps), CPU, smooth_samples=2, examples=2, seed=3)
     x = pixels_to_batch(images.images, net, CPU)
-    targets = torch.as_tensor(tiny_maps["targets"])
+    targets = torch.as_tensor(tiny_maps.targets)
     randomized = saliency(randomize_weights(net.module, 3), x, targets)
-    by_hand = rank_correlation(torch.as_tensor(tiny_maps["maps"]), randomized)
-    np.testing.assert_allclose(result["random_correlations"], by_hand, rtol=1e-6)
-    itself = rank_correlation(torch.as_tensor(tiny_maps["maps"]), saliency(net.module, x, targets))
+    by_hand = rank_correlation(torch.as_tensor(tiny_maps.maps), randomized)
+    np.testing.assert_allclose(result.random_correlations, by_hand, rtol=1e-6)
+    itself = rank_correlation(torch.as_tensor(tiny_maps.maps), saliency(net.module, x, targets))
     np.testing.assert_allclose(itself, 1.0)  # the trained network against itself: what the check must not do
-    assert max(result["random_correlations"]) < 0.9
-    assert result["random_correlation"] < result["noise_correlation"]  # randomized weights move the maps more
+    assert max(result.random_correlations) < 0.9
+    assert result.random_correlation < result.noise_correlation  # randomized weights move the maps more
 
 
 def test_localization_boxes_contain_the_strongest_pixel(tiny_maps):
     result = localization(tiny_network(), tiny_images(), stored(tiny_maps), CPU, smoothing=0.0, largest_component=False)
-    for m, (x0, y0, x1, y1), f in zip(tiny_maps["maps"], result["boxes"], result["box_fractions"]):
+    for m, (x0, y0, x1, y1), f in zip(tiny_maps.maps, result.boxes, result.box_fractions):
         y, x = np.unravel_index(np.argmax(m), m.shape)
         assert x0 <= x < x1 and y0 <= y < y1
         assert f == pytest.approx((x1 - x0) * (y1 - y0) / 32 ** 2)
-    assert 0 < result["mean_box_fraction"] <= 1
-    assert 0 <= result["crop_accuracy"] <= 1 and 0 <= result["centre_crop_accuracy"] <= 1
+    assert 0 < result.mean_box_fraction <= 1
+    assert 0 <= result.crop_accuracy <= 1 and 0 <= result.centre_crop_accuracy <= 1
     assert_key_numbers("localization", result)
 
 
 def test_saliency_compare_agrees_fully_with_itself_and_less_with_another_network(tiny_maps):
     same = saliency_compare(tiny_network(), tiny_network(), tiny_images(), stored(tiny_maps), CPU)
-    assert same["same_network"] and same["mean_correlation"] == pytest.approx(1.0)
+    assert same.same_network and same.mean_correlation == pytest.approx(1.0)
     other = saliency_compare(tiny_network(), tiny_network(seed=1, name="tiny2"), tiny_images(), stored(tiny_maps), CPU)
-    assert not other["same_network"] and other["mean_correlation"] < 0.99
-    assert len(other["correlations"]) == 6 and 0 <= other["compare_accuracy"] <= 1
+    assert not other.same_network and other.mean_correlation < 0.99
+    assert len(other.correlations) == 6 and 0 <= other.compare_accuracy <= 1
     assert_key_numbers("saliency_compare", other)
 
 
@@ -185,5 +185,5 @@ def test_randomized_weights_give_clearly_less_correlated_maps():
     net, images = real_inputs()
     maps = saliency_maps(net, images, CPU)
     limits = saliency_limits(net, images, stored(maps), CPU, smooth_samples=2, examples=2)
-    assert limits["random_correlation"] < 0.4
-    assert limits["random_correlation"] < limits["noise_correlation"] - 0.2
+    assert limits.random_correlation < 0.4
+    assert limits.random_correlation < limits.noise_correlation - 0.2

@@ -199,18 +199,16 @@ def test_report_title_comes_from_the_configuration(tiny) -> None:
 def test_real_templates_render_the_slice_and_mark_every_other_question(monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     project = find_project(ROOT)
-    fc = [{"layer": "classifier.0", "in": 25088, "out": 4096, "total": 102764544}]
+    from experiments.results.ch1 import ArchitectureOutput, ArchitectureParams, Category, LayerParams
+
+    fc = LayerParams("classifier.0", "fc", [4096], 102760448, 4096, 102764544, 25088, 4096)
     results = {
-        "architecture_params": {
-            "layers": [{"layer": "features.0", "kind": "conv", "shape": [64, 224, 224], "weights": 1728,
-                        "biases": 64, "total": 1792, "in": 3, "out": 64},
-                       {"layer": "classifier.0", "kind": "fc", "shape": [4096], "weights": 102760448,
-                        "biases": 4096, "total": 102764544, "in": 25088, "out": 4096}],
-            "total": 138357544, "conv_total": 14714688, "conv_layers": 1, "other_total": 0, "fc_total": 123642856,
-            "fc_weights_only": 123633664, "fc_share": 123642856 / 138357544, "fc_layers": fc,
-            "estimate_error": (138357544 - 123633664) / 138357544},
-        "architecture_output": {"shape": [1, 1000], "size": 1000, "categories": 1000,
-                                "examples": [{"index": 0, "name": "tench"}]},
+        "architecture_params": ArchitectureParams(
+            layers=[LayerParams("features.0", "conv", [64, 224, 224], 1728, 64, 1792, 3, 64), fc],
+            total=138357544, conv_total=14714688, conv_layers=1, other_total=0, fc_total=123642856,
+            fc_weights_only=123633664, fc_share=123642856 / 138357544, fc_layers=[fc],
+            estimate_error=(138357544 - 123633664) / 138357544),
+        "architecture_output": ArchitectureOutput([1, 1000], 1000, 1000, [Category(0, "tench")]),
     }
     statuses = {name: ("cached", None) for name in results}
     questions = project.load_questions()

@@ -112,8 +112,7 @@ def test_pca_sweep_skips_impossible_dims_and_times_each():
     assert [p.dim for p in points] == [2, 8, 15]  # 15 training images cap the rank
     assert all(0.0 <= p.accuracy <= 1.0 for p in points)
     assert all(p.total_seconds >= p.fit_seconds >= 0.0 for p in points)
-    dim, accuracy, _fit, _total = points[-1]
-    assert dim == 15 and accuracy == 1.0
+    assert points[-1].dim == 15 and points[-1].accuracy == 1.0
 
 
 def test_most_confused_on_a_hand_made_matrix():

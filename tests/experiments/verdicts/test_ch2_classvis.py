@@ -1,16 +1,17 @@
 import pytest
 
 from experiments.verdicts import ch2_classvis as v
+from tests.experiments.verdicts.fake import fake
 
 
 @pytest.mark.parametrize(("p", "certain", "fairly"), [(0.95, True, True), (0.7, False, True), (0.3, False, False)])
 def test_certainty_branches(p, certain, fairly) -> None:
-    assert v.certainty(p, 0.9, 0.5) == v.Certainty(certain, fairly)
+    assert v.certainty(fake(p), 0.9, 0.5) == v.Certainty(fake(certain), fake(fairly))
 
 
 def test_the_verdict_judges_the_mean_probability() -> None:
-    assert v.class_images_certainty({"mean_probability": 0.95}).certain
-    assert not v.class_images_certainty({"mean_probability": 0.95}, certain_above=0.99).certain
+    assert v.class_images_certainty(fake({"mean_probability": 0.95})).certain
+    assert not v.class_images_certainty(fake({"mean_probability": 0.95}), certain_above=0.99).certain
 
 
 @pytest.mark.parametrize(("probs", "expected"), [
@@ -19,14 +20,14 @@ def test_the_verdict_judges_the_mean_probability() -> None:
     ([0.9], (False, False)),  # one snapshot: neither
 ])
 def test_saturation_branches(probs, expected) -> None:
-    assert v.saturation(probs, 0.9) == expected
+    assert v.saturation(fake(probs), 0.9) == expected
 
 
 def _grids(lr_probs, lr_contrast=(10, 20), lr_rough=(1, 2), reg=((30, 0.8), (20, 0.7))):
     lr = [{"probability": p, "contrast": c, "roughness": r}
           for p, c, r in zip(lr_probs, (lr_contrast[0], 15, lr_contrast[1]), (lr_rough[0], 1.5, lr_rough[1]))]
-    return {"steps_table": [{"probability": 0.5}, {"probability": 0.9}], "lr_table": lr,
-            "reg_table": [{"contrast": c, "probability": p} for c, p in reg]}
+    return fake({"steps_table": [{"probability": 0.5}, {"probability": 0.9}], "lr_table": lr,
+                 "reg_table": [{"contrast": c, "probability": p} for c, p in reg]})
 
 
 def test_grid_effects_when_the_extremes_fall_short() -> None:
@@ -52,10 +53,10 @@ def test_grid_effects_when_nothing_stands_out() -> None:
 def test_from_image_branches(similarity, probability, change, expected) -> None:
     r = {"mean_similarity": similarity, "mean_probability": probability, "mean_start_probability": 0.5,
          "mean_change": change}
-    assert v.class_from_image_effects(r) == expected
+    assert v.class_from_image_effects(fake(r)) == expected
 
 
 @pytest.mark.parametrize(("first", "second", "same"), [(0.80, 0.82, True), (0.80, 0.60, False), (0.6, 0.8, False)])
 def test_compare_certainty_branches(first, second, same) -> None:
     r = {"visualize_mean_probability": first, "mean_probability": second}
-    assert v.class_images_compare_certainty(r).equally_sure == same
+    assert v.class_images_compare_certainty(fake(r)).equally_sure == same
