@@ -17,6 +17,7 @@ from experiments.results.ch1 import (
 )
 from experiments.results.ch1 import NetworkClassifier as NetworkClassifierResult
 from experiments.results.ch1 import Pca as PcaResult
+from experiments.settings import Fraction, NonNegative
 from experiments.verdicts.compare import Difference, difference
 from reportgen import verdict
 
@@ -33,7 +34,7 @@ def count_above(values: list[float], limit: float) -> int:
 
 
 @verdict
-def predictions_sureness(predictions: Predictions, sure_above: float = 0.5) -> Sure:
+def predictions_sureness(predictions: Predictions, sure_above: Fraction = 0.5) -> Sure:
     """For how many of our images the network is sure of its first class."""
     first = [row.top5[0].probability for row in predictions.images]
     return Sure(sure_above, count_above(first, sure_above), predictions.top5 > predictions.top1)
@@ -47,7 +48,8 @@ class Normalization:
 
 
 @verdict
-def normalization_effect_size(normalization_effect: NormalizationEffect, same_within: float = 0.005) -> Normalization:
+def normalization_effect_size(normalization_effect: NormalizationEffect,
+                              same_within: Fraction = 0.005) -> Normalization:
     """Whether dropping the normalization costs accuracy."""
     n = normalization_effect
     return Normalization(difference(n.normalized_top1, n.unnormalized_top1, same_within),
@@ -67,7 +69,8 @@ def scratch_outcome(train: float, test: float, chance: float, overfit_gap: float
 
 
 @verdict
-def from_scratch_outcome(from_scratch: FromScratch, overfit_gap: float = 0.15, near_chance: float = 0.1) -> Scratch:
+def from_scratch_outcome(from_scratch: FromScratch, overfit_gap: Fraction = 0.15,
+                         near_chance: Fraction = 0.1) -> Scratch:
     """Whether the from-scratch run overfits, barely leaves chance, or learns something."""
     s = from_scratch
     overfits, near = scratch_outcome(s.train_accuracy, s.accuracy, s.chance, overfit_gap, near_chance)
@@ -82,7 +85,7 @@ class Layers:
 
 
 @verdict
-def layer_sweep_depth(layer_sweep: LayerSweep, same_within: float = 0.005) -> Layers:
+def layer_sweep_depth(layer_sweep: LayerSweep, same_within: Fraction = 0.005) -> Layers:
     """Whether the practical's and the last layer fall short of the best."""
     r = layer_sweep
     return Layers(r.penultimate_accuracy < r.best_accuracy, r.penultimate_accuracy - r.best_accuracy,
@@ -100,7 +103,7 @@ class Gray:
 
 
 @verdict
-def grayscale_effects(grayscale: Grayscale, same_within: float = 0.005, robust_within: float = 0.03) -> Gray:
+def grayscale_effects(grayscale: Grayscale, same_within: Fraction = 0.005, robust_within: Fraction = 0.03) -> Gray:
     """What averaging conv1's weights costs against replicating the gray channel."""
     g = grayscale
     change = g.averaged_accuracy - g.replication_accuracy
@@ -120,7 +123,7 @@ class NetworkClassifier:
 
 @verdict
 def network_classifier_comparison(network_classifier: NetworkClassifierResult,
-                                  same_within: float = 0.01) -> NetworkClassifier:
+                                  same_within: Fraction = 0.01) -> NetworkClassifier:
     """The network's own last layer, and fine-tuning, against the SVM."""
     c = network_classifier
     base = c.svm_accuracy if c.subset.all else c.svm_subset_accuracy
@@ -135,7 +138,7 @@ class C:
 
 
 @verdict
-def svm_c_significance(svm_c: SvmC, noise_stderrs: float = 2.0) -> C:
+def svm_c_significance(svm_c: SvmC, noise_stderrs: NonNegative = 2.0) -> C:
     """Whether choosing C changed the accuracy by more than sampling noise."""
     return C(abs(svm_c.gain) < noise_stderrs * svm_c.stderr)
 
@@ -154,7 +157,7 @@ def smallest_within(points: list[PcaPoint], reference: float, tolerance: float) 
 
 
 @verdict
-def pca_reduction(pca: PcaResult, tolerance: float = 0.01, gain_above: float = 0.005) -> Pca:
+def pca_reduction(pca: PcaResult, tolerance: Fraction = 0.01, gain_above: Fraction = 0.005) -> Pca:
     """How few dimensions keep the accuracy, and whether reducing helps."""
     full, points = pca.full, pca.points
     close = smallest_within(points, full.accuracy, tolerance)
@@ -172,8 +175,8 @@ class Pretraining:
 
 
 @verdict
-def pretrained_vs_random_gain(pretrained_vs_random: PretrainedVsRandom, large_gain: float = 0.2,
-                              above_chance: float = 0.05) -> Pretraining:
+def pretrained_vs_random_gain(pretrained_vs_random: PretrainedVsRandom, large_gain: Fraction = 0.2,
+                              above_chance: Fraction = 0.05) -> Pretraining:
     """What pre-training brings over the same architecture untrained."""
     r = pretrained_vs_random
     return Pretraining(r.difference > 0, r.difference > large_gain, r.random > r.chance + above_chance,
@@ -187,6 +190,6 @@ class Parameters:
 
 @verdict
 def architecture_params_split(architecture_params: ArchitectureParams,
-                              classifier_heavy_above: float = 0.5) -> Parameters:
+                              classifier_heavy_above: Fraction = 0.5) -> Parameters:
     """Whether the classifier or the convolutions hold most parameters."""
     return Parameters(architecture_params.fc_share > classifier_heavy_above)

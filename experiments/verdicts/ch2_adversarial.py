@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from experiments.results.ch2 import AttackComparison, AttackConsequences, AttackRun, NaiveAttack
+from experiments.settings import Fraction, NonNegative
 from reportgen import verdict
 
 
@@ -25,7 +26,7 @@ def below(value: float | None, limit: float) -> bool:
 
 @verdict
 def naive_attack_margins(naive_attack: NaiveAttack,
-                         narrow_win_below: float = 0.5, invisible_levels: float = 4.0) -> Naive:
+                         narrow_win_below: Fraction = 0.5, invisible_levels: NonNegative = 4.0) -> Naive:
     """Whether the naive examples only just win, and whether their change can be seen."""
     return Naive(below(naive_attack.target_after, narrow_win_below),
                  at_most(naive_attack.median_p99, invisible_levels))
@@ -43,8 +44,8 @@ class Consequences:
 
 
 @verdict
-def attack_consequences_reach(attack_consequences: AttackConsequences, often_above: float = 0.5,
-                              rarely_below: float = 0.1) -> Consequences:
+def attack_consequences_reach(attack_consequences: AttackConsequences, often_above: Fraction = 0.5,
+                              rarely_below: Fraction = 0.1) -> Consequences:
     """How far the naive examples carry: to another network, through PNG and JPEG."""
     r = attack_consequences
     jpeg, png = r.jpeg_survival, r.png_survival
@@ -72,8 +73,8 @@ def rows_of(rows: list[AttackRun], method: str, targeted: bool) -> list[AttackRu
 
 
 @verdict
-def attack_comparison_ranking(attack_comparison: AttackComparison, naive_attack: NaiveAttack, clear_gap: float = 0.1,
-                              fgsm_gap: float = 0.2) -> Comparison:
+def attack_comparison_ranking(attack_comparison: AttackComparison, naive_attack: NaiveAttack, clear_gap: Fraction = 0.1,
+                              fgsm_gap: Fraction = 0.2) -> Comparison:
     """What the better attacks add over the naive one."""
     r = attack_comparison
     pgd_t, pgd_u = rows_of(r.rows, "PGD", True), rows_of(r.rows, "PGD", False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from experiments.results.ch2 import ClassFromImage, ClassImageGrids, ClassImages, ClassImagesCompare
+from experiments.settings import Fraction, NonNegative
 from experiments.verdicts.compare import difference
 from reportgen import verdict
 
@@ -20,7 +21,7 @@ def certainty(probability: float, certain_above: float, fairly_above: float) -> 
 
 @verdict
 def class_images_certainty(class_images: ClassImages,
-                           certain_above: float = 0.9, fairly_above: float = 0.5) -> Certainty:
+                           certain_above: Fraction = 0.9, fairly_above: Fraction = 0.5) -> Certainty:
     """How sure the network is of the images generated from noise (their mean target probability)."""
     return certainty(class_images.mean_probability, certain_above, fairly_above)
 
@@ -52,8 +53,8 @@ def short_of(probability: float, best: float, gap: float) -> bool:
 
 @verdict
 def class_image_grids_effects(class_image_grids: ClassImageGrids,
-                              saturated_ratio: float = 0.9, overshoot_gap: float = 0.1,
-                              cost_gap: float = 0.05) -> Grids:
+                              saturated_ratio: Fraction = 0.9, overshoot_gap: Fraction = 0.1,
+                              cost_gap: Fraction = 0.05) -> Grids:
     """What the number of steps, the step size and the L2 weight do to the images."""
     grids = class_image_grids
     steps, lr, reg = grids.steps_table, grids.lr_table, grids.reg_table
@@ -75,8 +76,8 @@ class FromImage:
 
 
 @verdict
-def class_from_image_effects(class_from_image: ClassFromImage, layout_kept_above: float = 0.5,
-                             small_change_below: float = 20.0) -> FromImage:
+def class_from_image_effects(class_from_image: ClassFromImage, layout_kept_above: Fraction = 0.5,
+                             small_change_below: NonNegative = 20.0) -> FromImage:
     """Whether the ascent from a photo keeps it, and how little it had to change."""
     r = class_from_image
     return FromImage(r.mean_similarity > layout_kept_above, r.mean_probability < r.mean_start_probability,
@@ -90,7 +91,7 @@ class CompareCertainty:
 
 @verdict
 def class_images_compare_certainty(class_images_compare: ClassImagesCompare,
-                                   same_within: float = 0.05) -> CompareCertainty:
+                                   same_within: Fraction = 0.05) -> CompareCertainty:
     """Whether the second network is as sure of its own generated images as the first."""
     r = class_images_compare
     return CompareCertainty(difference(r.mean_probability, r.visualize_mean_probability, same_within).same)

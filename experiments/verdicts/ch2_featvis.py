@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from experiments.results.ch2 import ClassImagesRegularized, RegularizerAblation
+from experiments.settings import Fraction
 from reportgen import verdict
 
 
@@ -22,8 +23,8 @@ def recognition(practical_top1: float, regularized_top1: float, practical_high: 
 
 
 @verdict
-def class_images_recognition(class_images_regularized: ClassImagesRegularized, clearly_by: float = 0.2,
-                             smoother_by: float = 0.05) -> Recognition:
+def class_images_recognition(class_images_regularized: ClassImagesRegularized, clearly_by: Fraction = 0.2,
+                             smoother_by: Fraction = 0.05) -> Recognition:
     """Whether the regularizers make images a second network recognizes, and smoother ones."""
     practical, regularized = class_images_regularized.practical, class_images_regularized.regularized
     return recognition(practical.other_top1, regularized.other_top1, practical.high_frequency,
@@ -47,8 +48,8 @@ def ablation(both_top1: float, fourier_top1: float, transforms_top1: float, tv_t
 
 
 @verdict
-def regularizer_ablation_effects(regularizer_ablation: RegularizerAblation, close_by: float = 0.3,
-                                 smoother_by: float = 0.05) -> Ablation:
+def regularizer_ablation_effects(regularizer_ablation: RegularizerAblation, close_by: Fraction = 0.3,
+                                 smoother_by: Fraction = 0.05) -> Ablation:
     """Which regularizer alone keeps the regularized images' recognition, and what total variation adds."""
     a = regularizer_ablation
     return ablation(a.regularized.other_top1, a.fourier_only.other_top1, a.transforms_only.other_top1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from experiments.results.ch2 import Localization, SaliencyCompare, SaliencyLimits, SaliencyMaps
+from experiments.settings import Fraction
 from experiments.verdicts.compare import Difference, difference
 from reportgen import verdict
 
@@ -14,7 +15,7 @@ class Maps:
 
 
 @verdict
-def saliency_maps_concentration(saliency_maps: SaliencyMaps, same_within: float = 0.01) -> Maps:
+def saliency_maps_concentration(saliency_maps: SaliencyMaps, same_within: Fraction = 0.01) -> Maps:
     """Whether concentrated maps go with correct predictions."""
     right, wrong = saliency_maps.correct_concentration, saliency_maps.wrong_concentration
     return Maps(None if right is None or wrong is None else difference(right, wrong, same_within))
@@ -35,8 +36,8 @@ def sanity_check(random: float, noise: float, pass_gap: float) -> bool:
 
 
 @verdict
-def saliency_limits_checks(saliency_limits: SaliencyLimits, pass_gap: float = 0.2, residual_above: float = 0.05,
-                           fragile_below: float = 0.8, same_within: float = 0.1) -> Limits:
+def saliency_limits_checks(saliency_limits: SaliencyLimits, pass_gap: Fraction = 0.2, residual_above: Fraction = 0.05,
+                           fragile_below: Fraction = 0.8, same_within: Fraction = 0.1) -> Limits:
     """The sanity check, the noise sensitivity, and SmoothGrad against the plain gradient."""
     r = saliency_limits
     return Limits(sanity_check(r.random_correlation, r.noise_correlation, pass_gap),
@@ -46,7 +47,7 @@ def saliency_limits_checks(saliency_limits: SaliencyLimits, pass_gap: float = 0.
 
 
 @verdict
-def localization_boxes(localization: Localization, same_within: float = 0.02) -> Difference:
+def localization_boxes(localization: Localization, same_within: Fraction = 0.02) -> Difference:
     """The saliency boxes' crops against a blind centred crop of the same size."""
     return difference(localization.crop_accuracy, localization.centre_crop_accuracy, same_within)
 
@@ -59,8 +60,8 @@ class Agreement:
 
 @verdict
 def saliency_compare_agreement(saliency_compare: SaliencyCompare,
-                               saliency_maps: SaliencyMaps, agree_above_chance: float = 0.1,
-                               same_within: float = 0.02) -> Agreement:
+                               saliency_maps: SaliencyMaps, agree_above_chance: Fraction = 0.1,
+                               same_within: Fraction = 0.02) -> Agreement:
     """How far the second network's maps agree with the first's, and which are more concentrated."""
     r = saliency_compare
     return Agreement(r.mean_correlation > r.chance_correlation + agree_above_chance,

@@ -210,11 +210,13 @@ def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
 
 
 def test_every_numeric_setting_of_the_practical_declares_its_range() -> None:
-    """Each experiment's and resource's int and float settings carry a range (a bool or a string needs none)."""
+    """Each experiment's, resource's and verdict's int and float settings carry a range (a bool or a string needs
+    none)."""
     from reportgen.registry import discover
+    from reportgen.verdicts import discover_verdicts
 
     registry = discover("experiments")
-    nodes = [n for n in registry.nodes.values() if n.meta.kind in ("experiment", "resource")]
+    nodes = [*registry.nodes.values(), *discover_verdicts("experiments.verdicts")]
     bare = [f"{n.name}.{k}" for n in nodes for k, v in n.defaults.items()
             if isinstance(v, (int, float, tuple)) and not isinstance(v, bool) and k not in n.constraints]
     assert bare == []
@@ -229,6 +231,7 @@ def test_every_numeric_setting_of_the_practical_declares_its_range() -> None:
     ("networks.visualize.std=[0.5,0,0.5]", r"\[networks.visualize\] std = \(0.5, 0, 0.5\): must be \(\) .* > 0"),
     ("networks.compare.mean=[0.5]", r"\[networks.compare\] mean = \(0.5,\): must be \(\) .* three values"),
     ("data.scene15_seed=-1", r"\[data\] scene15_seed = -1: must be ≥ 0"),
+    ("class_images.certain_above=3", r"\[class_images\] certain_above = 3.0: must be ≤ 1"),
 ])
 def test_the_practicals_nonsense_settings_are_refused_while_planning(override, message) -> None:
     from reportgen.plan import Context, plan
