@@ -13,14 +13,11 @@ from torch import nn
 
 from experiments.assets import data_search, imagenet, networks
 from experiments.assets import scene15 as scene15_data
-from experiments.assets.filememo import default_cache_dir
+from experiments.assets.filememo import default_cache_dir, default_memo_dir
 from experiments.assets.network_choice import choose_network
 from experiments.settings import ChannelMeans, ChannelStds, Folders, InputSizeOrAuto, Seed
 from reportgen import UserError, resource
 from reportgen.assets import Choice
-
-MEMO = "memo"
-
 
 # -- networks ---------------------------------------------------------------------------------------------------
 
@@ -32,7 +29,7 @@ def network_config(model: str, weights: str, input_size: int = 0, mean: tuple = 
 
 
 def _memo() -> Path:
-    return default_cache_dir() / MEMO
+    return default_memo_dir()
 
 
 def _weights_path(config: networks.NetworkConfig) -> list[str]:

@@ -17,6 +17,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "reportgen"
 
 
+def default_memo_dir() -> Path:
+    """Where the sha256 and decode-check memos of large local files live: `<user cache>/reportgen/memo`."""
+    return default_cache_dir() / "memo"
+
+
 def read_memo(memo_file: Path) -> dict[str, Record]:
     """The memo's entries; an absent, unreadable or malformed memo is an empty one (it is only a cache)."""
     try:

@@ -18,7 +18,7 @@ from torch import nn
 from experiments.assets import pip_weights
 from experiments.assets.architectures import layer_spec
 from experiments.assets.download import download, sha256_file
-from experiments.assets.filememo import default_cache_dir
+from experiments.assets.filememo import default_memo_dir
 from experiments.assets.network_build import Plan, build, plan_network, preprocessing, seeded
 from experiments.assets.network_weights import (
     cached_weights_problem,
@@ -126,7 +126,7 @@ def network_fingerprint(config: NetworkConfig, seed: int = 0) -> dict[str, Any]:
         name = hub_file(plan.enum.url).name
         fingerprint.update(weights=f"{type(plan.enum).__name__}.{plan.enum.name}", file=name, sha256=hash_prefix(name))
     elif plan.path is not None:
-        digest = sha256_file(plan.path, default_cache_dir() / "memo") if plan.path.is_file() else None
+        digest = sha256_file(plan.path, default_memo_dir()) if plan.path.is_file() else None
         fingerprint.update(file=str(plan.path.resolve()), sha256=digest, **_stat(plan.path))
     elif plan.package is not None:
         fingerprint.update(_package_fingerprint(plan.package))
@@ -142,7 +142,7 @@ def _package_fingerprint(package: str) -> dict[str, Any]:
     except FileNotFoundError:
         return {"package_version": None, "sha256": None}
     return {"package_version": pip_weights.package_version(package), "file": path.name,
-            "sha256": sha256_file(path, default_cache_dir() / "memo")}
+            "sha256": sha256_file(path, default_memo_dir())}
 
 
 def fetch_network(config: NetworkConfig, cache_dir: Path, progress: bool = True) -> list[Asset]:
@@ -234,7 +234,7 @@ def load_network(config: NetworkConfig, device: torch.device | str, offline: boo
     `cache_dir`: where the sha256 memo lives (default `<user cache>/reportgen/memo`).
     """
     plan = plan_network(config.model, config.weights)
-    memo_dir = Path(cache_dir) if cache_dir else default_cache_dir() / "memo"
+    memo_dir = Path(cache_dir) if cache_dir else default_memo_dir()
     _check_assets(config, plan, memo_dir, offline)
     state, source = _read_weights(config, plan, seed)
     module = seeded(lambda: build(plan, _num_classes(plan, state)), seed)

@@ -20,7 +20,7 @@ import numpy as np
 
 from experiments.assets.datafiles import DataError, Skipped, inspect_file
 from experiments.assets.download import download
-from experiments.assets.filememo import Record, default_cache_dir, read_memo, recall, write_memo
+from experiments.assets.filememo import Record, default_cache_dir, default_memo_dir, read_memo, recall, write_memo
 from experiments.assets.scene15_audit import Audit, Duplicate, audit
 from experiments.assets.scene15_layout import CLASSES, OTHER_COPY, Layout, canonical_class, find_layout
 from reportgen.assets import Asset, AssetError
@@ -115,7 +115,7 @@ def _scan(root: Path, memo_dir: Path | None) -> tuple[Layout, list[Member], dict
         members += [(split, name, path) for path in files]
         skipped += [Skipped(path, "folder inside a class folder (not read)") for path in folders]
     files = [path for _, _, path in members]
-    records = _inspect_all(layout.root, files, Path(memo_dir) if memo_dir else default_cache_dir() / "memo")
+    records = _inspect_all(layout.root, files, Path(memo_dir) if memo_dir else default_memo_dir())
     return layout, members, records, skipped
 
 
