@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from reportgen import cache, config, render, store, verdicts
+from reportgen import cache, config, printing, render, store, verdicts
 from reportgen.assets import Choice
 from reportgen.questions import Answer, answer
 from reportgen.runner import Outcome
@@ -49,7 +49,7 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
         html = render.render_html(project.templates, project.main_template, context, sources)
         if options.pdf:
             say("writing report.pdf…")
-            render.write_pdf(html, staging, staging / "report.pdf")
+            write_pdf(project, context, results, staging)
         store.write_text_atomic(staging / "report.html", html)
         store.write_text_atomic(staging / "results.json",
                                 json.dumps(results_json(outcomes, results, answers, choices), indent=1,
@@ -61,6 +61,15 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}"
         + ("" if options.pdf else " (no PDF: --no-pdf removed the previous one)"))
     return stamp
+
+
+def write_pdf(project, context: dict[str, Any], results: dict[str, Any], staging: Path) -> None:
+    """The PDF from the same templates and context as the HTML, with the figures' print versions."""
+    settings = printing.PrintSettings.from_report(context["report"])
+    versions = printing.print_versions(render.figures_of(results), project.build / printing.FOLDER, settings)
+    sources, stylesheet = printing.pdf_links(versions)
+    html = render.render_html(project.templates, project.main_template, context, sources)
+    render.write_pdf(html, staging, staging / "report.pdf", stylesheet)
 
 
 def refresh_statuses(path: Path, outcomes: dict[str, Outcome]) -> None:
