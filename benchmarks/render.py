@@ -32,7 +32,7 @@ from reportgen.runner import Outcome  # noqa: E402
 from reportgen.status import Status  # noqa: E402
 
 # Each step adds one change to the one before: (label, print settings, plots kept as SVG).
-VARIANTS = [("a: rasters as PNG without alpha", printing.PrintSettings(200, 90, picture_colours=1 << 30), True),
+VARIANTS = [("a: rasters as PNG without alpha", printing.PrintSettings(200, 90, picture_colours=None), True),
             ("b: + pictures as JPEG q90", printing.PrintSettings(200, 90), True),
             ("c: + plots as PNG at 200 dpi (after)", printing.PrintSettings(200, 90), False)]
 
@@ -148,8 +148,7 @@ def main() -> None:
                 if keep_svg:  # the plots drawn from their SVG, as before
                     versions = {p: printing.PrintVersion(p, None) if p.suffix == ".svg" else v
                                 for p, v in versions.items()}
-                pdf_sources, stylesheet = printing.pdf_links(versions)
-                pdf_html = render.render_html(project.templates, project.main_template, context, pdf_sources)
+                pdf_html, stylesheet = printing.for_print(html, sources, versions)
                 parts = pdf_parts(project, context, pdf_html, stylesheet, folder, args.repeat)
                 figures_mb = sum(v.path.stat().st_size for v in versions.values()) / 1e6
                 after[label] = {**parts, "made_s": made_s, "reused_s": reused_s, "figures_mb": figures_mb}

@@ -13,6 +13,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import escape
+
 from reportgen import store
 from reportgen.errors import UserError
 
@@ -26,7 +28,7 @@ class PrintSettings:
 
     dpi: int  # at most this many pixels per printed inch
     jpeg_quality: int  # of pictures printed as JPEG (Pillow's scale, 1–95)
-    picture_colours: int = 4096  # a raster with more distinct colours than this is a picture
+    picture_colours: int | None = 4096  # a raster with more distinct colours is a picture (None: none is)
 
     @classmethod
     def from_report(cls, report: dict) -> PrintSettings:
@@ -90,7 +92,7 @@ def convert(source: Path, settings: PrintSettings) -> tuple[bytes, str]:
         stored_dpi *= width / image.width
         image = image.resize((width, height), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    if image.getcolors(settings.picture_colours) is None:  # None: more colours than that
+    if settings.picture_colours and image.getcolors(settings.picture_colours) is None:  # None: more colours
         # 4:4:4 (no chroma subsampling): coloured labels and map edges stay sharp
         image.save(out, "JPEG", quality=settings.jpeg_quality, subsampling=0, dpi=(stored_dpi, stored_dpi))
         return out.getvalue(), "jpg"
@@ -128,6 +130,17 @@ def _flattened(image):
         flat.paste(rgba, mask=rgba.getchannel("A"))
         return flat
     return image.convert("RGB") if image.mode != "RGB" else image
+
+
+def for_print(html: str, sources: dict[Path, str], versions: dict[Path, PrintVersion]) -> tuple[str, str]:
+    """The page's HTML as the PDF shows it, from the same template render: each `src` of a stored figure (`sources`,
+    as the HTML links it) swapped for its print version's file URL; and the stylesheet of `pdf_links`. A figure the
+    templates show otherwise (not as an img src) is printed from its stored file."""
+    links, stylesheet = pdf_links(versions)
+    for fig, src in sources.items():
+        if fig in links:
+            html = html.replace(f'src="{escape(src)}"', f'src="{links[fig]}"')
+    return html, stylesheet
 
 
 def pdf_links(versions: dict[Path, PrintVersion]) -> tuple[dict[Path, str], str]:

@@ -49,7 +49,7 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
         html = render.render_html(project.templates, project.main_template, context, sources)
         if options.pdf:
             say("writing report.pdf…")
-            write_pdf(project, context, results, staging)
+            write_pdf(project, context["report"], results, html, sources, staging)
         store.write_text_atomic(staging / "report.html", html)
         store.write_text_atomic(staging / "results.json",
                                 json.dumps(results_json(outcomes, results, answers, choices), indent=1,
@@ -63,12 +63,12 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     return stamp
 
 
-def write_pdf(project, context: dict[str, Any], results: dict[str, Any], staging: Path) -> None:
-    """The PDF from the same templates and context as the HTML, with the figures' print versions."""
-    settings = printing.PrintSettings.from_report(context["report"])
+def write_pdf(project, report: dict[str, Any], results: dict[str, Any], html: str, sources: dict[Path, str],
+              staging: Path) -> None:
+    """The PDF of the page's HTML, with the figures' print versions (`sources`: the figures as the HTML links them)."""
+    settings = printing.PrintSettings.from_report(report)
     versions = printing.print_versions(render.figures_of(results), project.build / printing.FOLDER, settings)
-    sources, stylesheet = printing.pdf_links(versions)
-    html = render.render_html(project.templates, project.main_template, context, sources)
+    html, stylesheet = printing.for_print(html, sources, versions)
     render.write_pdf(html, staging, staging / "report.pdf", stylesheet)
 
 

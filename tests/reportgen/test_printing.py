@@ -119,6 +119,16 @@ def test_a_print_version_is_laid_out_at_its_stored_figures_size(tmp_path: Path) 
     assert boxes and boxes[-1].width == pytest.approx(width_pt * 96 / 72, rel=0.01)  # CSS px, as the SVG's own
 
 
+def test_the_pdf_shows_the_print_versions_in_the_pages_own_html(tmp_path: Path) -> None:
+    fig = stored(tmp_path, picture_figure())
+    versions = printing.print_versions([fig], tmp_path / "print", SETTINGS)
+    page = '<img src="figures/exp--result--fig.png" alt="Figure 1.1"> <a href="figures/exp--result--fig.png">full</a>'
+    html, stylesheet = printing.for_print(page, {fig.path: "figures/exp--result--fig.png"}, versions)
+    uri = versions[fig.path].path.resolve().as_uri()
+    assert html == f'<img src="{uri}" alt="Figure 1.1"> <a href="figures/exp--result--fig.png">full</a>'
+    assert f'img[src="{uri}"] {{ image-resolution: 150' in stylesheet
+
+
 @pytest.mark.parametrize("report, message", [({"figure_dpi": 10, "figure_jpeg_quality": 90}, "figure_dpi"),
                                              ({"figure_dpi": 200, "figure_jpeg_quality": 100}, "jpeg_quality")])
 def test_settings_out_of_range_are_a_clear_error(report: dict, message: str) -> None:
