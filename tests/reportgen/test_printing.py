@@ -119,13 +119,14 @@ def test_a_print_version_is_laid_out_at_its_stored_figures_size(tmp_path: Path) 
     assert boxes and boxes[-1].width == pytest.approx(width_pt * 96 / 72, rel=0.01)  # CSS px, as the SVG's own
 
 
-def test_the_pdf_shows_the_print_versions_in_the_pages_own_html(tmp_path: Path) -> None:
+@pytest.mark.parametrize("src", ["figures/exp--result--fig.png", "data:image/png;base64,iVBORw0K+/x=="])
+def test_the_pdf_shows_the_print_versions_in_the_pages_own_html(tmp_path: Path, src: str) -> None:
     fig = stored(tmp_path, picture_figure())
     versions = printing.print_versions([fig], tmp_path / "print", SETTINGS)
-    page = '<img src="figures/exp--result--fig.png" alt="Figure 1.1"> <a href="figures/exp--result--fig.png">full</a>'
-    html, stylesheet = printing.for_print(page, {fig.path: "figures/exp--result--fig.png"}, versions)
+    page = f'<img src="{src}" alt="Figure 1.1"> <a href="{src}">full</a>'
+    html, stylesheet = printing.for_print(page, {fig.path: src}, versions)
     uri = versions[fig.path].path.resolve().as_uri()
-    assert html == f'<img src="{uri}" alt="Figure 1.1"> <a href="figures/exp--result--fig.png">full</a>'
+    assert html == f'<img src="{uri}" alt="Figure 1.1"> <a href="{src}">full</a>'  # (the PDF drops file links)
     assert f'img[src="{uri}"] {{ image-resolution: 150' in stylesheet
 
 
