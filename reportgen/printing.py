@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,11 @@ def print_version(source: Path, folder: Path, settings: PrintSettings) -> PrintV
     stem = f"{source.parent.parent.name}--{source.stem}.{digest[:12]}"
     target = next(folder.glob(f"{stem}.*"), None)
     if target is None:
-        data, ext = convert(source, settings)
+        try:
+            data, ext = convert(source, settings)
+        except (OSError, ValueError) as exc:  # Pillow or resvg cannot read it: printed from the stored file
+            logging.getLogger(__name__).warning("%s: no print version (%s); the PDF shows the stored file", source, exc)
+            return PrintVersion(source, None)
         target = folder / f"{stem}.{ext}"
         store.write_text_atomic(target, data)
     return PrintVersion(target, resolution(target))

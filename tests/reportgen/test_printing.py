@@ -119,6 +119,14 @@ def test_a_print_version_is_laid_out_at_its_stored_figures_size(tmp_path: Path) 
     assert boxes and boxes[-1].width == pytest.approx(width_pt * 96 / 72, rel=0.01)  # CSS px, as the SVG's own
 
 
+@pytest.mark.parametrize("name, content", [("result--plot.svg", b"<svg>not closed"), ("result--x.png", b"\x89PNG no")])
+def test_an_unreadable_figure_is_printed_from_its_stored_file(tmp_path: Path, name: str, content: bytes) -> None:
+    source = tmp_path / "cache/exp/k1" / name
+    source.parent.mkdir(parents=True)
+    source.write_bytes(content)
+    assert printing.print_version(source, tmp_path / "print", SETTINGS) == printing.PrintVersion(source, None)
+
+
 @pytest.mark.parametrize("src", ["figures/exp--result--fig.png", "data:image/png;base64,iVBORw0K+/x=="])
 def test_the_pdf_shows_the_print_versions_in_the_pages_own_html(tmp_path: Path, src: str) -> None:
     fig = stored(tmp_path, picture_figure())
