@@ -12,7 +12,10 @@ from reportgen.constraints import Constraint, problems
 from reportgen.errors import UserError
 
 # Sections read by the renderer, not by experiments: their keys and defaults.
-RESERVED: dict[str, dict[str, Any]] = {"report": {"title": "Report", "course": "", "authors": [], "date": ""}}
+# The renderer's own settings. figure_dpi: the most pixels per inch of a figure in the PDF; figure_jpeg_quality:
+# of the pictures the PDF shows as JPEG (see printing.py).
+RESERVED: dict[str, dict[str, Any]] = {"report": {"title": "Report", "course": "", "authors": [], "date": "",
+                                                  "figure_dpi": 200, "figure_jpeg_quality": 90}}
 
 
 @dataclass(frozen=True)

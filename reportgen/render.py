@@ -51,7 +51,7 @@ def publish_figures(results: dict[str, Any], folder: Path, self_contained: bool)
     sources: dict[Path, str] = {}
     folder.mkdir(parents=True, exist_ok=True)
     for name, value in results.items():
-        for fig in _figures(value):
+        for fig in figures_of(value):
             if self_contained:
                 mime = "image/svg+xml" if fig.kind == "svg" else "image/png"
                 sources[fig.path] = f"data:{mime};base64," + base64.b64encode(fig.path.read_bytes()).decode()
@@ -63,15 +63,16 @@ def publish_figures(results: dict[str, Any], folder: Path, self_contained: bool)
     return sources
 
 
-def _figures(value: Any) -> list[store.Figure]:
+def figures_of(value: Any) -> list[store.Figure]:
+    """Every stored figure inside a result (or a dict of results)."""
     if isinstance(value, store.Figure):
         return [value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [f for field in dataclasses.fields(value) for f in _figures(getattr(value, field.name))]
+        return [f for field in dataclasses.fields(value) for f in figures_of(getattr(value, field.name))]
     if isinstance(value, dict):
-        return [f for v in value.values() for f in _figures(v)]
+        return [f for v in value.values() for f in figures_of(v)]
     if isinstance(value, list):
-        return [f for v in value for f in _figures(v)]
+        return [f for v in value for f in figures_of(v)]
     return []
 
 
@@ -116,15 +117,17 @@ def _template_error(exc: Exception, templates: Path) -> str:
     return f"template error: {where}{message or type(exc).__name__}"
 
 
-def write_pdf(html: str, base: Path, target: Path) -> None:
-    """HTML → PDF with WeasyPrint, replacing `target` only when complete."""
+def write_pdf(html: str, base: Path, target: Path, stylesheet: str = "") -> None:
+    """HTML → PDF with WeasyPrint, replacing `target` only when complete; `stylesheet`: CSS of the user's origin
+    (its `!important` rules win over the templates' own)."""
     import logging
 
     import weasyprint  # slow to import: only when a PDF is asked for
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    document = weasyprint.HTML(string=html, base_url=str(base)).render()
+    sheets = [weasyprint.CSS(string=stylesheet)] if stylesheet else []
+    document = weasyprint.HTML(string=html, base_url=str(base)).render(stylesheets=sheets)
     for page in document.pages:  # the HTML's links to figure files would point into this machine's disk
         page.links = [link for link in page.links if not (link[0] == "external" and link[1].startswith("file:"))]
     store.write_text_atomic(target, document.write_pdf())

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from reportgen import cache, config, render, store, verdicts
+from reportgen import cache, config, printing, render, store, verdicts
 from reportgen.assets import Choice
 from reportgen.questions import Answer, answer
 from reportgen.runner import Outcome
@@ -49,7 +49,7 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
         html = render.render_html(project.templates, project.main_template, context, sources)
         if options.pdf:
             say("writing report.pdf…")
-            render.write_pdf(html, staging, staging / "report.pdf")
+            write_pdf(project, context["report"], results, html, sources, staging)
         store.write_text_atomic(staging / "report.html", html)
         store.write_text_atomic(staging / "results.json",
                                 json.dumps(results_json(outcomes, results, answers, choices), indent=1,
@@ -61,6 +61,15 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}"
         + ("" if options.pdf else " (no PDF: --no-pdf removed the previous one)"))
     return stamp
+
+
+def write_pdf(project, report: dict[str, Any], results: dict[str, Any], html: str, sources: dict[Path, str],
+              staging: Path) -> None:
+    """The PDF of the page's HTML, with the figures' print versions (`sources`: the figures as the HTML links them)."""
+    settings = printing.PrintSettings.from_report(report)
+    versions = printing.print_versions(render.figures_of(results), project.build / printing.FOLDER, settings)
+    html, stylesheet = printing.for_print(html, sources, versions)
+    render.write_pdf(html, staging, staging / "report.pdf", stylesheet)
 
 
 def refresh_statuses(path: Path, outcomes: dict[str, Outcome]) -> None:

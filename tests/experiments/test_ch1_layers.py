@@ -208,7 +208,7 @@ def test_chapter_one_renders_every_answer_from_the_experiments(tmp_path, monkeyp
     from reportgen.config import Settings
     from reportgen.project import find_project
     from reportgen.questions import answer
-    from reportgen.render import _figures, render_html
+    from reportgen.render import figures_of, render_html
     from reportgen.report import template_context
     from reportgen.runner import Outcome
     from reportgen.verdicts import discover_verdicts, judge
@@ -224,7 +224,7 @@ def test_chapter_one_renders_every_answer_from_the_experiments(tmp_path, monkeyp
     assert all(a.answered for a in answers if a.question.chapter == 1)
     judged = judge(discover_verdicts(project.verdicts), Settings({}, "test"), results)
     context = template_context(project, Settings({}, "test"), outcomes, results, answers, False, judged)
-    sources = {fig.path: str(fig.path) for value in results.values() for fig in _figures(value)}
+    sources = {fig.path: str(fig.path) for value in results.values() for fig in figures_of(value)}
     html = render_html(project.templates, project.main_template, context, sources)
     chapter = html[html.index('id="chapter-1"'):html.index('id="chapter-2"')]
     assert "Not computed." not in chapter and "no other network is configured: test" in chapter

@@ -282,7 +282,7 @@ def test_sigterm_while_writing_the_pdf_keeps_the_previous_report_and_exits_143(t
     assert cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu")[0] == 0
     before = (tiny.build_dir / "report.html").read_bytes(), (tiny.build_dir / "results.json").read_bytes()
 
-    def killed(html, base, target):
+    def killed(html, base, target, stylesheet=""):
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler interrupts this
         raise AssertionError("SIGTERM did not stop the PDF")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import signal
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -15,9 +16,9 @@ def _snapshot(build: Path) -> dict[str, bytes]:
     return {name: (build / name).read_bytes() for name in names if (build / name).exists()}
 
 
-def _fake_pdf(html: str, base: Path, target: Path) -> None:
-    linked = re.findall(r'src="(figures/[^"]+)"', html)
-    assert linked and all((base / src).is_file() for src in linked)  # the figures are beside the HTML it renders
+def _fake_pdf(html: str, base: Path, target: Path, stylesheet: str = "") -> None:
+    linked = re.findall(r'<img src="file://([^"]+)"', html)
+    assert linked and all(Path(unquote(src)).is_file() for src in linked)  # the PDF's figures are there
     store.write_text_atomic(target, b"%PDF-1.7 fake " + str(len(html)).encode())
 
 
@@ -39,7 +40,7 @@ def test_an_interrupt_while_writing_the_pdf_leaves_the_previous_set(tiny, monkey
     before = _snapshot(tiny.build_dir)
     assert "report.pdf" in before
 
-    def interrupted(html: str, base: Path, target: Path) -> None:
+    def interrupted(html: str, base: Path, target: Path, stylesheet: str = "") -> None:
         target.write_bytes(b"%PDF half")
         raise KeyboardInterrupt
 
