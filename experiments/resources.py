@@ -180,7 +180,7 @@ def _find_scene15(offline: bool, scene15: str = "", scene15_seed: int = 0, searc
           assets=lambda **s: scene15_data.scene15_assets(_scene_config(**s)),
           watch=lambda **s: [_scene_config(**s).root],
           fetch=lambda **s: scene15_data.ensure_scene15(_scene_config(**s), offline=False),
-          resolve=_find_scene15)
+          resolve=_find_scene15, locations=("scene15", "search"))
 def scene15(offline: bool, scene15: str = "", scene15_seed: Seed = 0, search: Folders = ()) -> scene15_data.Scene15:
     """The 15 Scene dataset, split into train and test as the practical distributes it (looked for as
     data_search.py says, downloaded into reportgen's cache when found nowhere)."""
@@ -208,7 +208,7 @@ def _find_val(offline: bool, imagenet_val: str = "", search: tuple = ()) -> Choi
           assets=lambda **s: imagenet.imagenet_assets(_val_path(**s)),
           watch=lambda **s: [_val_path(**s)],
           fetch=lambda **s: imagenet.ensure_imagenet_val(_val_path(**s), offline=False),
-          resolve=_find_val)
+          resolve=_find_val, locations=("imagenet_val", "search"))
 def imagenet_val(offline: bool, imagenet_val: str = "", search: Folders = ()) -> imagenet.ImageSet:
     """The practical's 25 labelled ImageNet validation images (looked for as data_search.py says)."""
     path = _val_path(imagenet_val)
@@ -217,7 +217,7 @@ def imagenet_val(offline: bool, imagenet_val: str = "", search: Folders = ()) ->
 
 
 @resource(section="data", fingerprint=lambda **s: imagenet.folder_fingerprint(s["images"]),
-          watch=lambda **s: [s["images"]] if s["images"] else [])
+          watch=lambda **s: [s["images"]] if s["images"] else [], locations=("images",))
 def images(images: str = "") -> imagenet.ImageSet:
     """Images of our choice: a folder of photos (labelled when named `<wnid>_…`), else bundled example photos."""
     return imagenet.load_image_folder(Path(images).expanduser()) if images else imagenet.default_images()

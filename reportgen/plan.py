@@ -69,8 +69,9 @@ def plan(registry: Registry, settings: config.Settings, context: Context, index:
             if registry.nodes[other].section == node.section:
                 params.update({k: v for k, v in choice.overrides if k in params})
         fingerprint = _fingerprint(node, params) if node.meta.fingerprint else None
+        keyed = {k: v for k, v in params.items() if fingerprint is None or k not in node.meta.locations}
         parts = cache.key_parts(
-            index.closure(node.fn.__module__), params, {i: keys[i] for i in node.inputs},
+            index.closure(node.fn.__module__), keyed, {i: keys[i] for i in node.inputs},
             versions, context.device, fingerprint,
         )
         keys[name] = cache.digest(parts)

@@ -29,6 +29,8 @@ class Meta:
     watch: Callable[..., list] | None = None  # resource: paths whose change must trigger a rebuild
     fetch: Callable[..., None] | None = None  # resource: download what it needs (for `reportgen fetch`)
     resolve: Callable[..., Any] | None = None  # resource: (offline, **settings) -> assets.Choice, before planning
+    locations: tuple[str, ...] = ()  # resource: settings that only say where its data is; with a fingerprint,
+    # they stay out of cache keys (the fingerprint identifies the content: a moved copy reuses the cache)
     shares_gpu: bool = False  # experiment: may run on a GPU beside another experiment (Dask builds)
 
 
@@ -46,7 +48,7 @@ def experiment(fn: Callable | None = None, *, shares_gpu: bool = False) -> Calla
 
 
 def resource(*, section: str | None = None, fingerprint=None, assets=None, watch=None, fetch=None,
-             resolve=None) -> Callable:
+             resolve=None, locations: tuple[str, ...] = ()) -> Callable:
     """Mark a function as a resource (a network, a dataset): loaded once per build, never cached.
 
     `resolve(offline, **settings)` returns an `assets.Choice`: what the configuration resolves to (a stand-in when
@@ -54,7 +56,7 @@ def resource(*, section: str | None = None, fingerprint=None, assets=None, watch
     resource of the section."""
 
     def mark(fn: Callable) -> Callable:
-        setattr(fn, ATTR, Meta("resource", section, fingerprint, assets, watch, fetch, resolve))
+        setattr(fn, ATTR, Meta("resource", section, fingerprint, assets, watch, fetch, resolve, tuple(locations)))
         return fn
 
     return mark

@@ -277,3 +277,17 @@ def test_editing_a_resources_data_file_reruns_its_dependents_and_nothing_else(ti
     data.write_text("one two three")
     assert tiny.build().cached >= {"words", "longer"}  # back to the first content: its cached entry
     assert tiny.json("manifest.json")["outcomes"]["words"]["key"] != changed_key
+
+
+def test_a_moved_data_file_with_the_same_content_reuses_the_cache(tiny) -> None:
+    """A resource's location settings stay out of cache keys when its fingerprint identifies the content."""
+    (tiny.root / "data.txt").write_text("one two three")
+    tiny.write(f"{tiny.pkg}/data_words.py", DATA.replace("@resource(fingerprint=_fingerprint,",
+                                                         "@resource(fingerprint=_fingerprint, locations=('path',),"))
+    assert {"words", "longer"} <= tiny.build().ran
+    (tiny.root / "elsewhere").mkdir()
+    (tiny.root / "data.txt").rename(tiny.root / "elsewhere" / "copy.txt")
+    run = tiny.build("data.path=elsewhere/copy.txt")
+    assert run.ran == set() and {"words", "longer"} <= run.cached
+    (tiny.root / "elsewhere" / "copy.txt").write_text("one two three four")
+    assert tiny.build("data.path=elsewhere/copy.txt").ran == {"words", "longer"}  # new content: computed again
