@@ -14,6 +14,7 @@ from experiments.assets.networks import Network
 from experiments.ch2_common import (
     Batch,
     Prediction,
+    fast,
     pixels_to_batch,
     predict,
     prepare,
@@ -94,6 +95,7 @@ def naive_attack(visualize_net: Network, imagenet_val: ImageSet, device: torch.d
                  targets: Names = ("stingray", "goldfish", "pizza"), step: Positive = 1.0, max_steps: Count = 100,
                  shown: Count = 4) -> dict:
     """The practical's naive targeted attack x ← x + η·g/‖g‖₂ on every image, for one target and several."""
+    visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     batch = prepare(imagenet_val, visualize_net, device)
     t = class_index(visualize_net, target)
     t_all = torch.full((batch.x.shape[0],), t, device=device)
@@ -254,6 +256,7 @@ def _comparison_plot(rows: list[dict], eps_levels: tuple, naive: list[float], ta
 def attack_comparison(visualize_net: Network, imagenet_val: ImageSet, naive_attack: dict, device: torch.device,
                       eps_levels: Positives = (1.0, 2.0, 4.0, 8.0), pgd_steps: Count = 10, seed: Seed = 0) -> dict:
     """FGSM and PGD (untargeted and targeted) at several L∞ budgets, against the naive attack."""
+    visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     batch = prepare(imagenet_val, visualize_net, device)
     clean = predict(visualize_net, batch.x).classes
     target = int(naive_attack["target_index"])
