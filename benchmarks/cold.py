@@ -74,8 +74,9 @@ def cold_build(label: str, config: str, device: str, patterns: Sequence[str], ov
 
 
 def _ran(results: dict) -> dict[str, dict]:
+    """The experiments with a measured time: run in this build, or cached with the time of the run that made them."""
     return {name: row for name, row in results["experiments"].items()
-            if row["status"] in ("ran", "failed") and row.get("wall_s") is not None}
+            if row["status"] in ("ran", "failed", "cached") and row.get("wall_s") is not None}
 
 
 def summary(results: dict, before: dict | None = None) -> None:
