@@ -79,6 +79,11 @@ def _ran(results: dict) -> dict[str, dict]:
             if row["status"] in ("ran", "failed", "cached") and row.get("wall_s") is not None}
 
 
+def _cpu(row: dict) -> str:
+    """The experiment's CPU seconds (all its threads): steadier than its wall time on a CPU shared with others."""
+    return f"(CPU {row['cpu_s']:6.1f} s)" if row.get("cpu_s") is not None else " " * 15
+
+
 def summary(results: dict, before: dict | None = None) -> None:
     """Per experiment (slowest first): seconds and peak MB, beside `before`'s with the ratio when given; then the
     total time inside the experiments and the largest peak against the targets."""
@@ -87,14 +92,16 @@ def summary(results: dict, before: dict | None = None) -> None:
         extra = f"  {row['status']}: {row['reason']}" if row["status"] == "failed" else ""
         gpu = f"  GPU {row['peak_gpu_mb']:7.0f} MB" if row.get("peak_gpu_mb") is not None else ""
         was = old.get(name)
-        then = (f"   before {was['wall_s']:7.1f} s {was.get('peak_mem_mb') or 0:6.0f} MB  "
+        then = (f"   before {was['wall_s']:7.1f} s {_cpu(was)} {was.get('peak_mem_mb') or 0:6.0f} MB  "
                 f"({was['wall_s'] / max(row['wall_s'], 1e-3):4.1f}x)") if was else ""
-        print(f"  {name:26s} {row['wall_s']:7.1f} s {row.get('peak_mem_mb') or 0:6.0f} MB{gpu}{then}{extra}")
+        print(f"  {name:26s} {row['wall_s']:7.1f} s {_cpu(row)} {row.get('peak_mem_mb') or 0:6.0f} MB{gpu}{then}"
+              f"{extra}")
     for label, part in (("now", rows), ("before", old)) if old else (("now", rows),):
         total = sum(r["wall_s"] for r in part.values())
+        cpu = sum(r.get("cpu_s") or 0 for r in part.values())
         peak = max((r.get("peak_mem_mb") or 0 for r in part.values()), default=0)
         met_s, met_mb = ("met" if ok else "not met" for ok in (total <= TARGET_S, peak <= TARGET_MB))
-        print(f"{label:6s} inside experiments {total:7.1f} s (target ≤ {TARGET_S:.0f} s: {met_s}), "
+        print(f"{label:6s} inside experiments {total:7.1f} s (target ≤ {TARGET_S:.0f} s: {met_s}; CPU {cpu:.0f} s), "
               f"largest peak {peak:6.0f} MB (target ≤ {TARGET_MB:.0f} MB: {met_mb}), {len(part)} experiments")
 
 
