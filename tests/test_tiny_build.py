@@ -77,6 +77,7 @@ workers = 0
 cpu_input_size = 32
 epochs = 1
 max_seconds = 300.0
+cpu_max_seconds = 300.0
 workers = 0
 [grayscale]
 workers = 0
