@@ -58,6 +58,7 @@ steps = 5
 max_steps = 10
 [attack_comparison]
 pgd_steps = 2
+cpu_pgd_steps = 2
 eps_levels = [2.0, 8.0]
 [saliency_limits]
 smooth_samples = 2
