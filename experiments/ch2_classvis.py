@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from experiments.assets.imagenet import ImageSet
 from experiments.assets.networks import Network
-from experiments.ch2_common import known_or_predicted, predict, prepare, to_pixels, to_uint8
+from experiments.ch2_common import fast, known_or_predicted, predict, prepare, to_pixels, to_uint8
 from experiments.figures import WIDTH, Panel, clip, image_grid, magnified, small_type, visible_gain
 from experiments.methods.classvis import ClassVisConfig, ClassVisResult, class_visualization, random_init
 from experiments.methods.transforms import normalize_bounds
@@ -81,6 +81,7 @@ def class_images(visualize_net: Network, device: torch.device, classes: Indices 
                  blur_every: Count = 10, blur_sigma: NonNegative = 0.5,
                  snapshot_steps: Indices = (0, 25, 50, 100, 200), seed: Seed = 0) -> ClassImages:
     """Images generated from noise to maximize each class's score, all classes optimized as one batch."""
+    visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     config = ClassVisConfig(steps, lr, l2_reg, max_jitter, blur_every, blur_sigma)
     targets = [int(c) for c in classes]
     init, generator = _noise(visualize_net, len(targets), seed, device)
@@ -145,6 +146,7 @@ def class_image_grids(visualize_net: Network, class_images: ClassImages, device:
                       grid_class: CountOrZero = 76, lrs: Positives = (1.0, 5.0, 20.0, 50.0),
                       l2_regs: NonNegatives = (0.0, 1e-4, 1e-3, 1e-2)) -> ClassImageGrids:
     """Grids over the number of steps (snapshots of the Q8 run), the step size and the L2 weight (one batch)."""
+    visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     settings, config = class_images.settings, class_images.config
     pairs = _grid_runs(lrs, l2_regs, settings)
     init, generator = _noise(visualize_net, 1, settings.seed, device)
@@ -199,6 +201,7 @@ def _from_image_figure(start: np.ndarray, final: np.ndarray, rows: list[ClassOut
 def class_from_image(visualize_net: Network, imagenet_val: ImageSet, class_images: ClassImages,
                      device: torch.device, images: Indices = (0, 7, 13, 19)) -> ClassFromImage:
     """The class visualization started from real photos with their true class as target (the Q8 settings)."""
+    visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     settings = class_images.settings
     picked = _picked(imagenet_val, images)
     batch = prepare(imagenet_val, visualize_net, device)
@@ -258,7 +261,7 @@ def class_images_compare(visualize_net: Network, compare_net: Network, imagenet_
         rows, images = class_images.per_class, class_images.images
         photo_rows, photo_images = class_from_image.per_image, class_from_image.images
     else:
-        rows, images, photo_rows, photo_images = _compare_run(compare_net, imagenet_val, class_images,
+        rows, images, photo_rows, photo_images = _compare_run(fast(compare_net, device), imagenet_val, class_images,
                                                               class_from_image, device)
     return ClassImagesCompare(
         network=visualize_net.describe(), model=visualize_net.name, compare=compare_net.describe(),

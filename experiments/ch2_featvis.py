@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from experiments.assets.networks import Network
-from experiments.ch2_common import resize_normalize, scores
+from experiments.ch2_common import fast, resize_normalize, scores
 from experiments.figures import Panel, clip, image_grid
 from experiments.methods.featvis import FeatureVisConfig, generate, high_frequency_share, white_noise_share
 from experiments.network_names import short_name
@@ -56,6 +56,8 @@ def class_images_regularized(visualize_net: Network, compare_net: Network, class
                              max_rotation: NonNegative = 10.0, max_shift: Fraction = 0.06, seed: Seed = 0,
                              high_frequency_above: Fraction = 0.25) -> ClassImagesRegularized:
     """The classes of 2.Q8 generated again with feature-visualization regularizers, both sets measured alike."""
+    visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
+    compare_net = fast(compare_net, device)
     targets = torch.as_tensor(class_images.settings.classes, dtype=torch.long)
     config = FeatureVisConfig(steps, lr, fourier, decay, tv_weight, max_scale, max_rotation, max_shift)
     generator = torch.Generator(device="cpu").manual_seed(seed)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from experiments.assets.networks import Network
+from experiments.ch2_common import fast
 from experiments.ch2_featvis import measures
 from experiments.figures import Panel, clip, image_grid
 from experiments.methods.featvis import FeatureVisConfig, generate
@@ -61,6 +62,7 @@ def regularizer_ablation(visualize_net: Network, compare_net: Network,
                          tv_weight: Positive = 10.0) -> RegularizerAblation:
     """The first `classes` classes of 2.Q8 generated with each regularizer alone and with total variation added."""
     g = class_images_regularized
+    visualize_net, compare_net = fast(visualize_net, device), fast(compare_net, device)  # see ch2_common.fast
     n = min(classes, len(g.targets))
     targets = torch.as_tensor(g.targets[:n], dtype=torch.long)
     base = FeatureVisConfig(g.steps, g.lr, g.fourier, g.decay, g.tv_weight, g.max_scale, g.max_rotation, g.max_shift)

@@ -123,8 +123,8 @@ def results_json(outcomes: dict[str, Outcome], results: dict[str, Any], answers:
                  choices: list[Choice] = ()) -> dict[str, Any]:
     experiments = {
         n: {"status": o.status, "reason": o.reason, "cache_key": o.key, "wall_s": o.meta.get("wall_s"),
-            "peak_mem_mb": o.meta.get("peak_mem_mb"), "peak_gpu_mb": o.meta.get("peak_gpu_mb"),
-            "device": o.meta.get("device"),
+            "cpu_s": o.meta.get("cpu_s"), "peak_mem_mb": o.meta.get("peak_mem_mb"),
+            "peak_gpu_mb": o.meta.get("peak_gpu_mb"), "device": o.meta.get("device"),
             "values": scalars(results.get(n, {}))}
         for n, o in outcomes.items()
     }

@@ -58,6 +58,7 @@ steps = 5
 max_steps = 10
 [attack_comparison]
 pgd_steps = 2
+cpu_pgd_steps = 2
 eps_levels = [2.0, 8.0]
 [saliency_limits]
 smooth_samples = 2
@@ -77,6 +78,7 @@ workers = 0
 cpu_input_size = 32
 epochs = 1
 max_seconds = 300.0
+cpu_max_seconds = 300.0
 workers = 0
 [grayscale]
 workers = 0

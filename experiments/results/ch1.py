@@ -351,7 +351,8 @@ class FromScratch:
     epochs_run: int
     epochs: int
     seconds: float
-    max_seconds: float
+    max_seconds: float  # the training budget this run had (the CPU one on a CPU)
+    full_max_seconds: float  # the budget set for a GPU
     stopped_by_time: bool
     input_size: int
     full_input_size: int

@@ -216,7 +216,8 @@ class AttackComparison:
     model: str
     target: str
     eps_levels: list[float]
-    pgd_steps: int
+    pgd_steps: int  # the steps this run took (the CPU setting on a CPU)
+    full_pgd_steps: int  # the steps set for a GPU
     seed: int
     rows: list[AttackRun]
     naive_curve: list[float]

@@ -195,7 +195,7 @@ def _chapter_results(net, scene, features) -> dict:
         "scene_features": features, "data_audit": data_audit(scene), "per_class": per_class(features, base),
         "baseline": base,
         "pretrained_vs_random": pretrained_vs_random(tiny_network(4), scene, features, base, CPU, **quick),
-        "from_scratch": from_scratch(tiny_network(4), scene, features, base, CPU, epochs=2, max_seconds=5, **quick),
+        "from_scratch": from_scratch(tiny_network(4), scene, features, base, CPU, epochs=2, cpu_max_seconds=5, **quick),
         "layer_sweep": layer_sweep(features, base, jobs=1),
         "svm_c": svm_c(features, base, cs=(0.1, 1.0), folds=3, jobs=1),
         "grayscale": grayscale(net, scene, features, base, CPU, **quick), "pca": pca(features, base, dims=(4, 8)),

@@ -57,7 +57,7 @@ def test_every_question_is_in_results_json_with_its_key_numbers(tiny) -> None:
     assert questions["2.Q1"]["status"] == "not computed" and questions["2.Q1"]["reason"]
     numbers = tiny.json("results.json")["experiments"]["numbers"]
     assert numbers["status"] == "ran" and numbers["device"] == "cpu" and numbers["wall_s"] >= 0
-    assert numbers["peak_mem_mb"] > 0 and len(numbers["cache_key"]) == 16
+    assert numbers["cpu_s"] >= 0 and numbers["peak_mem_mb"] > 0 and len(numbers["cache_key"]) == 16
     assert numbers["values"] == {"n": 4, "total": 12000, "ratio": 0.25, "label": "four"}
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from experiments.methods import attacks
 from experiments.methods.attacks import fgsm, naive_targeted, perturbation_sizes, pgd
 from experiments.methods.transforms import clamp_channels
 from tests.experiments.methods.conftest import STD, assert_unchanged, parameters_copy
@@ -166,3 +167,14 @@ def test_runs_on_cuda_with_a_cpu_generator(tiny_net, images, bounds):
         assert result.adversarial.device.type == "cuda" and _in_bounds(result.adversarial.cpu(), lo, hi)
     linf, _ = perturbation_sizes(x, result.adversarial, torch.tensor(STD))
     assert (linf <= 0.01 * 255 + 1e-3).all()
+
+
+def test_gradients_in_chunks_give_the_whole_batchs_attacks(tiny_net, images, bounds, monkeypatch):
+    lo, hi = bounds
+    labels = torch.tensor([0, 1, 2, 3, 4, 0])
+    whole = (fgsm(tiny_net, images, labels, 8 / 255, lo, hi), naive_targeted(tiny_net, images, 3, lo, hi, 0.5, 20))
+    monkeypatch.setattr(attacks, "CHUNK", 4)  # 6 images: a chunk of 4 and one of 2
+    chunked = (fgsm(tiny_net, images, labels, 8 / 255, lo, hi), naive_targeted(tiny_net, images, 3, lo, hi, 0.5, 20))
+    for a, b in zip(whole, chunked):
+        torch.testing.assert_close(b.adversarial, a.adversarial, rtol=1e-5, atol=1e-5)
+        assert torch.equal(a.steps, b.steps) and torch.equal(a.success, b.success)

@@ -62,6 +62,13 @@ def test_saliency_batch_equals_per_image_and_leaves_model_and_input_alone(tiny_n
     assert torch.equal(images, x_before)
 
 
+def test_saliency_in_chunks_equals_one_batch(tiny_net, images):
+    targets = torch.tensor([0, 1, 2, 3, 4, 0])
+    whole = saliency(tiny_net, images, targets, batch_size=6)
+    for size in (1, 4):
+        torch.testing.assert_close(saliency(tiny_net, images, targets, batch_size=size), whole, rtol=1e-5, atol=1e-6)
+
+
 def test_saliency_works_inside_no_grad(tiny_net, images):
     with torch.no_grad():
         maps = saliency(tiny_net, images, 1)
