@@ -30,6 +30,7 @@ test-slow: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 # Every benchmark with the offline configuration (figures printed, nothing asserted; about 30 min on 2 cores).
 benchmark: $(VENV)/.installed

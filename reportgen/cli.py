@@ -212,7 +212,7 @@ def fetch(project, options, args) -> int:
                 p.node.meta.fetch(**p.params)
             except AssetError as error:  # no network, a failed or wrong download: say so and go on
                 print(f"FAILED   {name:14} {error}")
-            assets = p.node.meta.assets(**p.params)
+            assets = p.node.meta.assets(**p.params) if p.node.meta.assets else []
         for a in assets:
             missing += not a.ok
             detail = "" if a.ok else f" ({a.problem}" + (f"; from {a.url})" if a.url else ")")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import difflib
 import tomllib
+from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def _apply_override(tree: dict[str, Any], item: str) -> None:
     node[parts[-1]] = parse_value(raw.strip())
 
 
-def resolve(defaults: dict[str, Any], section: dict[str, Any], where: str, shared: set[str] = frozenset(),
+def resolve(defaults: dict[str, Any], section: dict[str, Any], where: str, shared: Set[str] = frozenset(),
             constraints: dict[str, tuple[Constraint, ...]] | None = None) -> dict[str, Any]:
     """The function's defaults with the section's values on top, type-checked against the defaults and checked
     against the `constraints` declared beside them (`Annotated[int, Gt(0)]`).

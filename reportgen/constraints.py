@@ -124,7 +124,7 @@ def of_function(fn: Callable, names: typing.Iterable[str]) -> dict[str, tuple[Co
                 raise UserError(f"{fn.__module__}.{fn.__name__}: cannot read the annotation of '{name}' "
                                 f"({type(exc).__name__}: {exc}); fix it") from None
         if typing.get_origin(hint) is typing.Annotated:
-            found[name] = tuple(m for m in hint.__metadata__ if isinstance(m, Constraint))
+            found[name] = tuple(m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Constraint))
     return {k: v for k, v in found.items() if v}
 
 

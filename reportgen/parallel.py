@@ -49,7 +49,9 @@ class ParallelRunner(Runner):
             self.outcomes[name] = Outcome(name, Status.FAILED, self.planned[name].key, reason)
         experiments = [p for p in self.planned.values() if p.node.is_experiment]
         counters = {p.node.name: f"[{i:>2}/{len(experiments)}]" for i, p in enumerate(experiments, 1)}
-        waiting, ready, running, completed = list(experiments), [], {}, None
+        waiting, completed = list(experiments), None
+        ready: list[Planned] = []
+        running: dict[Any, tuple[Planned, float]] = {}
         try:
             while waiting or ready or running:
                 for p in [p for p in waiting if self._inputs_settled(p)]:
@@ -68,7 +70,7 @@ class ParallelRunner(Runner):
                         completed = as_completed(loop=self._client.loop)
                     completed.add(future)
                     running[future] = (p, time.perf_counter())
-                if running:
+                if running and completed is not None:
                     future = next(completed)
                     p, started = running.pop(future)
                     self.outcomes[p.node.name] = self._collect(future, p, started, counters[p.node.name])

@@ -104,8 +104,11 @@ def resolve_choices(registry: Registry, settings: config.Settings, context: Cont
 
 
 def _fingerprint(node: Node, params: dict[str, Any]) -> Any:
+    fingerprint = node.meta.fingerprint
+    if fingerprint is None:
+        return None
     try:
-        return node.meta.fingerprint(**params)
+        return fingerprint(**params)
     except UserError as exc:  # the settings name something that does not exist: stop before anything runs
         raise UserError(f"[{node.section}] {exc}") from None
     except Exception as exc:  # noqa: BLE001 — loading the resource will report it properly

@@ -58,7 +58,9 @@ def lookup(results: Mapping[str, Any], path: str) -> Any:
         if isinstance(value, (list, tuple)):
             value = value[int(part)]
         elif dataclasses.is_dataclass(value):
-            value = getattr(value, part) if part in {f.name for f in dataclasses.fields(value)} else value[part]
+            if part not in {f.name for f in dataclasses.fields(value)}:
+                raise KeyError(part)
+            value = getattr(value, part)
         else:
             value = value[part]
     return value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value

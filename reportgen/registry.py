@@ -137,7 +137,7 @@ def _decorated_functions(package: str) -> list[Callable]:
     except ModuleNotFoundError as exc:
         raise UserError(f"experiments package '{package}' not found ({exc}); run from the project root") from None
     modules = [pkg] + [_import(m.name) for m in pkgutil.walk_packages(pkg.__path__, f"{package}.")]
-    fns = []
+    fns: list[Callable] = []
     for module in modules:
         for value in vars(module).values():
             if inspect.isfunction(value) and hasattr(value, ATTR) and value.__module__ == module.__name__:

@@ -9,6 +9,7 @@ import json
 import math
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,7 @@ def scalars(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def results_json(outcomes: dict[str, Outcome], results: dict[str, Any], answers: list[Answer],
-                 choices: list[Choice] = ()) -> dict[str, Any]:
+                 choices: Sequence[Choice] = ()) -> dict[str, Any]:
     experiments = {
         n: {"status": o.status, "reason": o.reason, "cache_key": o.key, "wall_s": o.meta.get("wall_s"),
             "cpu_s": o.meta.get("cpu_s"), "peak_mem_mb": o.meta.get("peak_mem_mb"),
@@ -145,7 +146,7 @@ def _finite(value: Any) -> Any:
 
 
 def template_context(project, settings, outcomes, results, answers, self_contained: bool,
-                     judged: dict[str, Any] | None = None, choices: list[Choice] = ()) -> dict[str, Any]:
+                     judged: dict[str, Any] | None = None, choices: Sequence[Choice] = ()) -> dict[str, Any]:
     """Everything the templates may use; `verdicts` holds each verdict under the name of what it judges."""
     sections = _sections(project)
     return {

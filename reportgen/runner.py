@@ -198,7 +198,7 @@ class Runner:
         with PeakMemory() as mem:
             value = p.node.fn(**kwargs)
         cpu = time.process_time() - cpu  # every thread of this process: steadier than wall time on a busy CPU
-        gpu = {"peak_gpu_mb": round(mem.gpu, 1)} if mem.gpu is not None else {}
+        gpu: dict[str, float] = {"peak_gpu_mb": round(mem.gpu, 1)} if mem.gpu is not None else {}
         meta = {"wall_s": round(time.perf_counter() - started, 3), "cpu_s": round(cpu, 3),
                 "peak_mem_mb": round(mem.peak, 1),
                 "device": _device_name(self.context), **gpu,

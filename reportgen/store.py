@@ -112,7 +112,7 @@ def write_entry(final: Path, value: Any, meta: dict[str, Any]) -> None:
         scraper = _Scraper(tmp)
         data = scraper(value, "result")
         if scraper.arrays:
-            np.savez(tmp / ARRAYS, **scraper.arrays)
+            np.savez(tmp / ARRAYS, **scraper.arrays)  # type: ignore[arg-type]  # numpy's stub: keywords are arrays
         _write_json(tmp / RESULT, data)
         _write_json(tmp / META, meta)
         shutil.rmtree(final, ignore_errors=True)
@@ -235,7 +235,7 @@ def _signals_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught: list[int] = []
+    caught: list[int] = []  # signal numbers
     previous = {sig: signal.signal(sig, lambda number, frame: caught.append(number))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -243,8 +243,8 @@ def _signals_held() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        for sig in caught[:1]:
-            signal.raise_signal(sig)
+        for number in caught[:1]:
+            signal.raise_signal(number)
 
 
 def entry_files(folder: Path) -> dict[str, bytes]:

@@ -63,7 +63,7 @@ def cutoffs(node: Node, settings: config.Settings) -> dict[str, Any]:
 
 def stamp(nodes: list[Node], settings: config.Settings) -> list[Any]:
     """What a rendered report's verdicts depend on besides the results: the cut-offs and the verdicts' sources."""
-    files = sorted({Path(sys.modules[n.fn.__module__].__file__) for n in nodes})
+    files = sorted({Path(sys.modules[n.fn.__module__].__file__ or "") for n in nodes})
     sources = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
     return [sources, {n.name: cutoffs(n, settings) for n in nodes}]
 

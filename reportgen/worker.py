@@ -80,13 +80,14 @@ class BuildPlugin(WorkerPlugin):
         """The worker's runner for this build, knowing the nodes of `task`."""
         if task.build != self.build:
             raise UserError("this worker belongs to another build of the same cluster; run one build at a time")
-        if self._runner is None:
+        if self._runner is None or self._registry is None:
             self._registry = discover(self.package)
             scratch = Path(tempfile.gettempdir())
             self._runner = Runner({}, self.context, Cache(scratch / "reportgen-unused"), scratch, lambda line: None)
+        registry = self._registry
         for name, spec in task.specs.items():
             if name not in self._runner.planned:
-                self._runner.planned[name] = Planned(self._registry.nodes[name], spec.params, spec.parts, spec.key)
+                self._runner.planned[name] = Planned(registry.nodes[name], spec.params, spec.parts, spec.key)
         return self._runner
 
     def check_like_client(self, p: Planned) -> None:
@@ -94,13 +95,14 @@ class BuildPlugin(WorkerPlugin):
         planned with: else its result would be stored under a key that does not describe it."""
         versions = library_versions()
         if versions != p.parts["versions"]:
-            differ = ", ".join(f"{k} {v} (client: {p.parts['versions'].get(k)})" for k, v in versions.items()
-                               if v != p.parts["versions"].get(k))
-            raise UserError(f"this worker has {differ}; install the client's versions on the workers")
+            libraries = ", ".join(f"{k} {v} (client: {p.parts['versions'].get(k)})" for k, v in versions.items()
+                                  if v != p.parts["versions"].get(k))
+            raise UserError(f"this worker has {libraries}; install the client's versions on the workers")
         if self.context.device == "cuda" and not _cuda_usable():
             raise UserError("the build runs on CUDA and this worker has no usable CUDA GPU")
         package = importlib.import_module(p.node.fn.__module__.split(".")[0])
-        root = Path(package.__file__).resolve().parents[1 if package.__file__.endswith("__init__.py") else 0]
+        init = package.__file__ or ""
+        root = Path(init).resolve().parents[1 if init.endswith("__init__.py") else 0]
         if self._sources is None or self._sources.root != root:  # files are read once per worker and build
             engine = Path(store.__file__).resolve().parent  # no part of a key: neither ours nor the project's copy
             self._sources = SourceIndex(root, exclude=(engine, root / engine.name))
@@ -120,7 +122,7 @@ def dask_setup(worker: Any) -> None:
 def run(task: Task, inputs: dict[str, str | dict[str, bytes]]) -> Done:
     """Run one experiment on this worker. `inputs` maps each experiment it reads to its cache entry: a folder
     this worker can read, or the entry's files."""
-    plugin = get_worker().plugins[PLUGIN]
+    plugin: Any = get_worker().plugins[PLUGIN]  # our BuildPlugin, registered by the client
     runner = plugin.runner(task)
     p = runner.planned[task.name]
     plugin.check_like_client(p)

@@ -101,3 +101,6 @@ def test_a_key_number_is_read_from_a_dataclass_result() -> None:
 
     q = Question("1.Q1", "1.1", "", "?", ("a",), (("x", "a.inner.x"),))
     assert answer(q, {"a": ("cached", None)}, {"a": R({"x": 7})}).key_numbers == {"x": 7}
+    wrong = Question("1.Q1", "1.1", "", "?", ("a",), (("x", "a.outer.x"),))
+    with pytest.raises(UserError, match=r"'a\.outer\.x' is not in the results \(KeyError: 'outer'\)"):
+        answer(wrong, {"a": ("cached", None)}, {"a": R({"x": 7})})
