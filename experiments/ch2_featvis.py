@@ -38,14 +38,13 @@ def measures(pixels: torch.Tensor, own: Network, other: Network, targets: torch.
                                                       theirs["predicted"], names, hf))
 
 
-def _figure(practical: torch.Tensor, regularized: torch.Tensor, names: list[str], measured: dict[str, SetMeasures]):
-    """Two rows, one column per class: the practical's images, then the regularized ones; each labelled with the
-    second network's top-1 class."""
+def rows_figure(rows: list[tuple[str, torch.Tensor, SetMeasures]], names: list[str]):
+    """One row per (label, images (N, 3, H, W) in [0, 1], their measures), one column per class; each image labelled
+    with the second network's top-1 class."""
     panels = []
-    for label, pixels in (("practical", practical), ("regularized", regularized)):
-        seen = measured[label].per_image
+    for label, pixels, measured in rows:
         for i, image in enumerate(pixels.permute(0, 2, 3, 1).cpu().numpy()):
-            panels.append(Panel(image, f"{label}\n2nd: {clip(seen.other_names[i], 13)}"))
+            panels.append(Panel(image, f"{label}\n2nd: {clip(measured.per_image.other_names[i], 13)}"))
     return image_grid(panels, len(names), [clip(n, 12) for n in names])
 
 
@@ -76,5 +75,6 @@ def class_images_regularized(visualize_net: Network, compare_net: Network, class
         practical=measured["practical"], regularized=measured["regularized"],
         high_frequency_cutoff=cutoff, white_noise_share=white_noise_share(cutoff),
         objective=history, images=(regularized.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8),
-        figure=_figure(practical, regularized, names, measured),
+        figure=rows_figure([("practical", practical, measured["practical"]),
+                            ("regularized", regularized, measured["regularized"])], names),
     )

@@ -10,8 +10,7 @@ import torch
 
 from experiments.assets.networks import Network
 from experiments.ch2_common import fast
-from experiments.ch2_featvis import measures
-from experiments.figures import Panel, clip, image_grid
+from experiments.ch2_featvis import measures, rows_figure
 from experiments.methods.featvis import FeatureVisConfig, generate
 from experiments.network_names import short_name
 from experiments.results.ch2 import ClassImagesRegularized, RegularizerAblation, SetMeans, SetMeasures
@@ -47,15 +46,6 @@ def _generate_all(net: Network, targets: torch.Tensor, configs: dict[str, Featur
     return images
 
 
-def _figure(images: dict[str, torch.Tensor], measured: dict[str, SetMeasures], names: list[str]):
-    panels = []
-    for key in VARIANTS:
-        for i, image in enumerate(images[key].permute(0, 2, 3, 1).numpy()):
-            other = measured[key].per_image.other_names[i]
-            panels.append(Panel(image, f"{key.replace('_', ' ')}\n2nd: {clip(other, 13)}"))
-    return image_grid(panels, len(names), [clip(n, 12) for n in names])
-
-
 @experiment
 def regularizer_ablation(visualize_net: Network, compare_net: Network,
                          class_images_regularized: ClassImagesRegularized, device: torch.device, classes: Count = 4,
@@ -73,4 +63,5 @@ def regularizer_ablation(visualize_net: Network, compare_net: Network,
     return RegularizerAblation(
         classes=names, count=n, of=len(g.targets), one_image=1 / n, tv_weight=tv_weight,
         practical=_means(g.practical, n), regularized=_means(g.regularized, n),
-        **{key: _means(measured[key], n) for key in VARIANTS}, figure=_figure(images, measured, names))
+        **{key: _means(measured[key], n) for key in VARIANTS},
+        figure=rows_figure([(key.replace("_", " "), images[key], measured[key]) for key in VARIANTS], names))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportgen.constraints import Constraint, problems
+from reportgen.constraints import Constraint, Ge, Le, problems
 from reportgen.errors import UserError
 
 # Sections read by the renderer, not by experiments: their keys and defaults.
@@ -17,6 +17,9 @@ from reportgen.errors import UserError
 # of the pictures the PDF shows as JPEG (see printing.py).
 RESERVED: dict[str, dict[str, Any]] = {"report": {"title": "Report", "course": "", "authors": [], "date": "",
                                                   "figure_dpi": 200, "figure_jpeg_quality": 90}}
+# The renderer's settings that have a range, checked with everything else before a build runs.
+RESERVED_RANGES: dict[str, dict[str, tuple[Constraint, ...]]] = {
+    "report": {"figure_dpi": (Ge(50), Le(1200)), "figure_jpeg_quality": (Ge(1), Le(95))}}
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def check_sections(settings: Settings, sections: set[str]) -> None:
     renderer's sections must be one it reads, and no key may sit in a table that only holds tables."""
     known = sections | set(RESERVED)
     for name, defaults in RESERVED.items():
-        resolve(defaults, settings.section(name), name)
+        resolve(defaults, settings.section(name), name, constraints=RESERVED_RANGES.get(name))
 
     def walk(node: dict[str, Any], prefix: str) -> None:
         for key, value in node.items():

@@ -17,7 +17,6 @@ from pathlib import Path
 from markupsafe import escape
 
 from reportgen import store
-from reportgen.errors import UserError
 
 FOLDER = ".print-figures"  # inside the build folder
 CSS_DPI = 96.0  # pixels per inch of an image that does not say (CSS)
@@ -33,13 +32,9 @@ class PrintSettings:
 
     @classmethod
     def from_report(cls, report: dict) -> PrintSettings:
-        """From the [report] section, its defaults (config.RESERVED) included."""
-        dpi, quality = report["figure_dpi"], report["figure_jpeg_quality"]
-        if type(dpi) is not int or not 50 <= dpi <= 1200:
-            raise UserError(f"[report] figure_dpi = {dpi!r}: expected a whole number from 50 to 1200")
-        if type(quality) is not int or not 1 <= quality <= 95:
-            raise UserError(f"[report] figure_jpeg_quality = {quality!r}: expected a whole number from 1 to 95")
-        return cls(dpi=dpi, jpeg_quality=quality)
+        """From the [report] section, its defaults (config.RESERVED) included; their ranges are checked while
+        planning (config.RESERVED_RANGES)."""
+        return cls(dpi=report["figure_dpi"], jpeg_quality=report["figure_jpeg_quality"])
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from reportgen import UserError, printing, store
+from reportgen import UserError, config, printing, store
 
 SETTINGS = printing.PrintSettings(dpi=200, jpeg_quality=90)
 
@@ -138,8 +138,9 @@ def test_the_pdf_shows_the_print_versions_in_the_pages_own_html(tmp_path: Path, 
     assert f'img[src="{uri}"] {{ image-resolution: 150' in stylesheet
 
 
-@pytest.mark.parametrize("report, message", [({"figure_dpi": 10, "figure_jpeg_quality": 90}, "figure_dpi"),
-                                             ({"figure_dpi": 200, "figure_jpeg_quality": 100}, "jpeg_quality")])
-def test_settings_out_of_range_are_a_clear_error(report: dict, message: str) -> None:
+@pytest.mark.parametrize("override, message", [("report.figure_dpi=10", r"\[report\] figure_dpi = 10: must be ≥ 50"),
+                                               ("report.figure_jpeg_quality=100",
+                                                r"\[report\] figure_jpeg_quality = 100: must be ≤ 95")])
+def test_settings_out_of_range_are_refused_before_a_build(override: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
-        printing.PrintSettings.from_report(report)
+        config.check_sections(config.load_settings(None, [override]), set())
