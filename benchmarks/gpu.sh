@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU measurements of issues 4 and 5, as one prepared run on a machine with CUDA (no WeasyPrint needed).
 #
-#   benchmarks/gpu.sh ch2|ch1|ch1-build|env DATA OUT
+#   benchmarks/gpu.sh ch2|ch1|ch1-build|report|env DATA OUT
 #
 # DATA is a folder laid out like ../shared (data/15SceneData, data/imagenet_val_25.npz, weights/); OUT receives
 # the log and each cold build's results.json. `ch2` needs only the validation images and the weights, `ch1` the
@@ -17,6 +17,9 @@
 # `layer_sweep`) converge slowly and are not representative: `ch1` times VGG16's extraction only, and the whole
 # chapter with the offline network's real weights (CH1_RANDOM_BUILD= builds VGG16's chapter too). `ch1-build` builds
 # chapter 1 cold with both configurations and nothing else (the extraction comparison left out), VGG16 first.
+# `report` builds the whole report cold with the practical's networks (random weights), sequentially and then with
+# `-j JOBS` (default 8: one worker has the GPU, the others run the SVM fits and other CPU work beside it), side by
+# side (benchmarks/parallel.py); each build's results.json lands in OUT.
 set -u
 part=$1
 data=$(cd "$2" && pwd)
@@ -59,7 +62,10 @@ print(sys.version.split()[0], \"torch\", torch.__version__, \"torchvision\", tor
             --config "$PWD/gpu/configs/practical-random.toml" --results "$out/ch1-random.json" ${SETS:-}
         step ch1-offline-build 300 "$py" benchmarks/ch1.py --device "$device" --build-only \
             --config "$PWD/gpu/configs/offline.toml" --results "$out/ch1-offline.json" ${SETS:-} ;;
+    report)
+        step report 540 "$py" benchmarks/parallel.py --device "$device" -j "${JOBS:-8}" \
+            --config "$PWD/gpu/configs/practical-random.toml" --results-dir "$out" ${SETS:-} ;;
     env) ;;
-    *) echo "unknown part '$part': use ch2, ch1, ch1-build or env" ;;
+    *) echo "unknown part '$part': use ch2, ch1, ch1-build, report or env" ;;
     esac
 } 2>&1 | tee "$out/$part.log"

@@ -44,6 +44,9 @@ def cold(args: argparse.Namespace, jobs: int) -> tuple[float, dict[str, dict]]:
         wall = time.perf_counter() - start
         if code not in (0, 1):
             sys.exit(f"benchmark: the build failed:\n{errors[-3000:]}")
+        if args.results_dir:
+            args.results_dir.mkdir(parents=True, exist_ok=True)
+            (args.results_dir / f"results-j{jobs}.json").write_bytes((copy / "build" / "results.json").read_bytes())
         ran = {}
         for meta in (copy / "build" / "cache").glob("*/*/meta.json"):
             m = json.loads(meta.read_text(encoding="utf-8"))
@@ -77,6 +80,8 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=[])
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--tiny", action="store_true", help="the test suite's tiny project instead")
+    parser.add_argument("--results-dir", type=Path, help="keep each build's results.json here (results-j1.json, "
+                        "results-jN.json; `benchmarks/cold.py --summary` tabulates one)")
     args = parser.parse_args()
     print("== sequential ==", flush=True)
     sequential, _ = cold(args, 1)

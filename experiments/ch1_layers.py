@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -61,7 +60,7 @@ def _layers_figure(rows: list[LayerAccuracy], penultimate_label: str) -> Figure:
 
 
 @experiment
-def layer_sweep(scene_features: SceneFeatures, baseline: Baseline, jobs: Jobs = 1) -> LayerSweep:
+def layer_sweep(scene_features: SceneFeatures, baseline: Baseline, jobs: Jobs = -1) -> LayerSweep:
     """Test accuracy of the practical's SVM on the features of each layer, shallow to deep."""
     train, test = scene_features.train, scene_features.test
     labels = scene_features.train_labels, scene_features.test_labels
@@ -174,21 +173,15 @@ def _c_figure(cs: list, cv: np.ndarray, test: list, best: float) -> Figure:
 
 @experiment
 def svm_c(scene_features: SceneFeatures, baseline: Baseline, cs: Positives = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
-          folds: Count = 5, seed: Seed = 0, jobs: Jobs = 1) -> SvmC:
+          folds: Count = 5, seed: Seed = 0, jobs: Jobs = -1) -> SvmC:
     """C chosen by stratified cross-validation on the training set only, then tested once."""
     train_x, train_y, test_x, test_y = penultimate(scene_features)
     cs, base_c = [float(c) for c in cs], float(baseline.C)
     fitted = sorted(set(cs) - {base_c}, reverse=True)  # the baseline's C is already fitted; the slowest first
     runs = [(train_x, train_y, test_x, test_y, c) for c in fitted]
     with quiet_convergence():
-        if jobs == 1:  # one fit at a time: concurrent liblinear fits share its random generator (not reproducible)
-            best, cv = choose_c(train_x, train_y, cs, folds=folds, seed=seed, n_jobs=1)
-            fits = svms(runs, baseline.seed, 1)
-        else:
-            with ThreadPoolExecutor(1) as search:  # the test curve is fitted during the search
-                chosen_c = search.submit(choose_c, train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
-                fits = svms(runs, baseline.seed, jobs)
-                best, cv = chosen_c.result()
+        best, cv = choose_c(train_x, train_y, cs, folds=folds, seed=seed, n_jobs=jobs)
+        fits = svms(runs, baseline.seed, jobs)
     accuracy = {c: f.accuracy for c, f in zip(fitted, fits)} | {base_c: baseline.accuracy}
     test = [accuracy[c] for c in cs]
     chosen, base = accuracy[best], baseline.accuracy

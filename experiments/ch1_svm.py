@@ -1,5 +1,5 @@
 """The practical's SVM as the chapter-1 experiments use it: on the penultimate features, once for every image (the
-`baseline` experiment) and again only on a subset or on other features, several fits in threads."""
+`baseline` experiment) and again only on a subset or on other features, several fits in worker processes."""
 from __future__ import annotations
 
 import contextlib
@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.parallel import Parallel, delayed
 
-from experiments.methods.classify import SvmResult, svm_evaluate
+from experiments.methods.classify import SvmResult, fit_jobs, svm_evaluate
 from experiments.results.ch1 import Baseline, SceneFeatures
 from reportgen.progress import progress
 
@@ -36,13 +36,11 @@ def svm(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np
 
 
 def svms(runs: list[tuple], seed: int, jobs: int) -> list[SvmResult]:
-    """`svm(train x, train y, test x, test y, C)` for each tuple of `runs`, in up to `jobs` threads (liblinear
-    releases the GIL: no worker processes, no copies of the features). More than one thread is faster but not
-    reproducible: liblinear's dual solver draws from the C library's one random generator, which concurrent fits
-    share, so a fit's result depends on the others' timing (seen as a flaky comparison of two tiny builds). The
-    experiments default to one."""
+    """`svm(train x, train y, test x, test y, C)` for each tuple of `runs`, in up to `jobs` worker processes
+    (`fit_jobs`: each fit gives exactly what it gives alone; scikit-learn's Parallel carries the warning filters
+    into the workers). Large feature arrays reach the workers memory-mapped, not copied."""
     with quiet_convergence():
-        fits = Parallel(n_jobs=jobs, prefer="threads", return_as="generator")(
+        fits = Parallel(n_jobs=fit_jobs(jobs), return_as="generator")(
             delayed(svm_evaluate)(*run[:4], C=run[4], seed=seed) for run in runs)
         return list(progress(fits, total=len(runs), desc="SVM fits", unit="fit"))
 

@@ -6,11 +6,11 @@ indexed by them (K = largest label seen in train or test + 1).
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Sequence
 
 import numpy as np
-from joblib import parallel_config
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import LinearSVC
@@ -78,6 +78,15 @@ def svm_evaluate(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
                      predictions=predictions, fit_seconds=fit_seconds)
 
 
+def fit_jobs(jobs: int) -> int:
+    """How many worker processes (joblib's loky) liblinear fits may use: ``jobs`` (-1: every core), or 1 inside a
+    daemonic process such as a Dask worker, which may not start children. Processes, not threads: liblinear's dual
+    solver draws from one random generator per process, seeded at the start of each fit, so fits in separate
+    processes give exactly what they give one after another, while fits in threads of one process disturb each
+    other's draws (their results then depend on timing)."""
+    return 1 if multiprocessing.current_process().daemon else jobs
+
+
 def choose_c(train_x: np.ndarray, train_y: np.ndarray, cs: Sequence[float], folds: int = 5,
              seed: int = 0, normalize: bool = True, n_jobs: int = -1,
              max_iter: int = DEFAULT_MAX_ITER) -> tuple[float, np.ndarray]:
@@ -85,18 +94,16 @@ def choose_c(train_x: np.ndarray, train_y: np.ndarray, cs: Sequence[float], fold
 
     Returns (best C, mean validation accuracy per entry of ``cs``); ties go to the first
     best entry of ``cs``. L2 normalization is per row, so it cannot leak across folds. The fits
-    run in ``n_jobs`` threads (liblinear releases the GIL: no worker processes, no copies of
-    the data), the largest C first, as those converge slowest.
+    run in up to ``n_jobs`` worker processes (``fit_jobs``), the largest C first, as those converge slowest.
     """
     if normalize:
         train_x = l2_normalize(train_x)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     order = sorted(range(len(cs)), key=lambda i: -cs[i])
     grid = [{"C": [cs[i]], "dual": [_dual(cs[i])]} for i in order]
-    search = GridSearchCV(linear_svc(seed=seed, max_iter=max_iter), grid, cv=cv, n_jobs=n_jobs,
+    search = GridSearchCV(linear_svc(seed=seed, max_iter=max_iter), grid, cv=cv, n_jobs=fit_jobs(n_jobs),
                           refit=False)
-    with parallel_config(backend="threading"):
-        search.fit(train_x, train_y)
+    search.fit(train_x, train_y)
     means = np.empty(len(cs), dtype=np.float64)
     means[order] = search.cv_results_["mean_test_score"]
     return float(cs[int(np.argmax(means))]), means

@@ -15,10 +15,10 @@ def _split(seed: int) -> tuple[np.ndarray, ...]:
     return x[train], y[train], x[~train], y[~train]
 
 
-def test_fits_in_threads_equal_the_same_fits_one_by_one():
+def test_fits_in_worker_processes_equal_the_same_fits_one_by_one():
     runs = [(*_split(seed), c) for seed, c in ((0, 0.01), (1, 1.0), (2, 100.0))]
-    threaded = svms(runs, seed=0, jobs=3)
-    for run, got in zip(runs, threaded):
+    in_processes = svms(runs, seed=0, jobs=3)
+    for run, got in zip(runs, in_processes):
         alone = svm(*run[:4], C=run[4], seed=0)
         assert np.array_equal(got.predictions, alone.predictions) and got.accuracy == alone.accuracy
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import inspect
+import types
 import warnings
 
 import numpy as np
@@ -8,9 +9,11 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+from experiments.methods import classify
 from experiments.methods.classify import (
     choose_c,
     confusion_matrix,
+    fit_jobs,
     l2_normalize,
     linear_svc,
     most_confused,
@@ -88,8 +91,8 @@ def test_choose_c_is_deterministic_and_breaks_ties_by_order():
 
 
 def test_choose_c_scores_each_c_as_a_plain_cross_validation_in_the_order_given():
-    """The search runs the largest C first, in threads; the means must still be those of each C, in ``cs``'s order,
-    each with the solver ``linear_svc`` picks for it."""
+    """The search runs the largest C first, in worker processes; the means must still be those of each C, in
+    ``cs``'s order, each with the solver ``linear_svc`` picks for it."""
     x, y = blobs(12, 3, 6, spread=1.5, seed=2)
     cs = [0.01, 100.0, 1.0, 0.1]
     _best, means = choose_c(x, y, cs, folds=3, n_jobs=2)
@@ -123,3 +126,10 @@ def test_most_confused_on_a_hand_made_matrix():
         ("office", "forest", 3), ("coast", "forest", 3), ("forest", "coast", 1)]
     assert top[0].rate == pytest.approx(3 / 4) and top[1].rate == pytest.approx(3 / 8)
     assert len(most_confused(confusion, names, k=10)) == 4  # zeros never listed
+
+
+def test_fits_run_one_at_a_time_inside_a_daemonic_process(monkeypatch):
+    """A Dask worker is a daemonic process, which may not start the fits' worker processes: one job there."""
+    assert fit_jobs(-1) == -1 and fit_jobs(3) == 3
+    monkeypatch.setattr(classify.multiprocessing, "current_process", lambda: types.SimpleNamespace(daemon=True))
+    assert fit_jobs(-1) == 1 and fit_jobs(3) == 1
