@@ -66,7 +66,7 @@ def worker_specs(jobs: int, gpus: int, visible: str | None, cpus: int, memory: i
     has it to itself (resource GPU), every one of them may run the experiments that share one (shared-GPU)."""
     threads = str(max(1, cpus // jobs))
     env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-           "LOKY_MAX_CPU_COUNT": threads, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+           "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     devices = visible.split(",") if visible else [str(i) for i in range(gpus)]
     specs = {}
     for i in range(jobs):
@@ -82,13 +82,11 @@ def worker_specs(jobs: int, gpus: int, visible: str | None, cpus: int, memory: i
 
 def local_cluster(jobs: int, gpus: int) -> Any:
     """`jobs` worker processes on this machine, listening on the loopback interface only, no dashboard. They are
-    not daemonic, so that an experiment may start its own worker processes (joblib's, for the SVM fits), within
-    the worker's share of the cores (LOKY_MAX_CPU_COUNT)."""
-    import dask
+    daemonic (Dask's default): an experiment's SVM fits run one at a time there (`fit_jobs`). Non-daemonic workers,
+    which could start the fits' processes, were tried on a GPU machine: the build wrote its report and then did
+    not exit (the client's Python waits at exit for non-daemonic children)."""
     from distributed import Nanny, Scheduler, SpecCluster
     from distributed.system import MEMORY_LIMIT
-
-    dask.config.set({"distributed.worker.daemon": False})  # read by each Nanny when it starts its worker
 
     specs = worker_specs(jobs, gpus, os.environ.get("CUDA_VISIBLE_DEVICES"), os.cpu_count() or 1, MEMORY_LIMIT)
     scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard_address": None,
