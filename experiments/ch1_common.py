@@ -18,6 +18,7 @@ from experiments.methods.inference import for_inference
 from experiments.methods.tail import new_tail, split_point
 from experiments.methods.training import InMemory, TrainConfig, TrainResult, fine_tune, fit
 from experiments.results.ch1 import Subset
+from experiments.settings import on_cpu_or_full
 
 
 def loader_workers(workers: int) -> int:
@@ -74,7 +75,7 @@ class Part:
 
 def subset(scene15: Scene15, device: torch.device, per_class_on_cpu: int, seed: int) -> Part:
     """The train and test indices an extra forward pass uses: all on an accelerator, a per-class subset on CPU."""
-    per_class = per_class_on_cpu if device.type == "cpu" else 0
+    per_class, _ = on_cpu_or_full(device, per_class_on_cpu, 0)
     return Part(per_class_indices(scene15.train.labels, per_class, seed),
                 per_class_indices(scene15.test.labels, per_class, seed + 1), per_class)
 

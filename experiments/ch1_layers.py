@@ -122,7 +122,7 @@ def grayscale(transfer_net: Network, scene15: Scene15, scene_features: SceneFeat
         same_predictions=float(np.mean(replication.predictions == accuracy["exact"].predictions)),
         averaged_mean=float(np.mean(net.mean)), averaged_std=float(np.mean(net.std)),
         uniform_normalization=len(set(net.mean)) == 1 and len(set(net.std)) == 1,
-        seconds=seconds, subset=part.info,
+        exact_seconds=seconds["exact"], averaged_seconds=seconds["averaged"], subset=part.info,
     )
 
 

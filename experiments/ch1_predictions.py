@@ -289,7 +289,7 @@ def eval_mode_effect(transfer_net: Network, imagenet_val: ImageSet, device: torc
         network=transfer_net.describe(), images=len(x), passes=passes, batch=batch,
         dropout_layers=dropout, batchnorm_layers=batchnorm,
         eval_max_difference=float((reference - repeat).abs().max()),
-        eval_accuracy=topk_accuracy(reference, labels, 1), modes=stats,
+        eval_accuracy=topk_accuracy(reference, labels, 1), train=stats["train"], dropout_only=stats.get("dropout_only"),
         figure=_passes_figure(modes, reference, titles), train_changed=stats["train"].changed,
     )
 

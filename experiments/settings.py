@@ -5,9 +5,13 @@ naming the setting, the value and what is allowed.
 """
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
+
+import torch
 
 from reportgen import Check, Ge, Gt, Le
+
+T = TypeVar("T")
 
 Count = Annotated[int, Gt(0)]  # steps, epochs, images, passes: at least one
 CountOrZero = Annotated[int, Ge(0)]  # 0 means "none" or "automatic", as the setting's comment says
@@ -35,3 +39,11 @@ ChannelStds = Annotated[tuple, Check(lambda v: len(v) in (0, 3) and all(isinstan
                                                                         for x in v),
                                      "() (from the weights' metadata) or three values > 0, one per RGB channel")]
 Folders = Annotated[tuple, Check(lambda v: all(isinstance(x, str) and x for x in v), "a list of folder paths")]
+
+
+def on_cpu_or_full(device: torch.device | str, cpu: T, full: T) -> tuple[T, bool]:
+    """A setting with a budget for CPUs: (`cpu`, whether that reduces `full`) on a CPU, else (`full`, False). The
+    report says so wherever the flag is set."""
+    if torch.device(device).type == "cpu":
+        return cpu, cpu != full
+    return full, False

@@ -162,7 +162,8 @@ class EvalModeEffect:
     batchnorm_layers: int
     eval_max_difference: float
     eval_accuracy: float | None
-    modes: dict[str, PassStatistics]  # "train", and "dropout_only" when the network has both
+    train: PassStatistics  # every layer in train mode
+    dropout_only: PassStatistics | None  # dropout in train mode, batch norm in eval mode: when the network has both
     figure: Plot
     train_changed: float
 
@@ -353,6 +354,7 @@ class FromScratch:
     seconds: float
     max_seconds: float  # the training budget this run had (the CPU one on a CPU)
     full_max_seconds: float  # the budget set for a GPU
+    reduced_budget: bool  # max_seconds is a CPU budget below full_max_seconds
     stopped_by_time: bool
     input_size: int
     full_input_size: int
@@ -408,7 +410,8 @@ class Grayscale:
     averaged_mean: float
     averaged_std: float
     uniform_normalization: bool
-    seconds: dict[str, float]  # "exact", "averaged"
+    exact_seconds: float
+    averaged_seconds: float
     subset: Subset
 
 

@@ -218,6 +218,7 @@ class AttackComparison:
     eps_levels: list[float]
     pgd_steps: int  # the steps this run took (the CPU setting on a CPU)
     full_pgd_steps: int  # the steps set for a GPU
+    reduced_steps: bool  # pgd_steps is a CPU setting below full_pgd_steps
     seed: int
     rows: list[AttackRun]
     naive_curve: list[float]

@@ -76,21 +76,21 @@ def test_eval_mode_is_deterministic_and_train_mode_is_not(net) -> None:
     result = eval_mode_effect(net, image_set(6, labels=[0, 1, 2, 3, 4, 5], seed=5), CPU, passes=4, max_images=5)
     assert result.eval_max_difference == 0.0 and result.images == 5
     assert result.dropout_layers == 1 and result.batchnorm_layers == 1
-    train, dropout = result.modes["train"], result.modes["dropout_only"]
+    train, dropout = result.train, result.dropout_only
     assert train.max_difference > 0 and dropout.max_difference > 0  # dropout changes every pass
     assert dropout.probability_std > 0 and len(train.accuracy) == 4
     after = net.module.state_dict()  # batch statistics in train mode must not touch the network's
     assert all(torch.equal(after[k], v) for k, v in before.items()) and not net.module.training
     again = eval_mode_effect(net, image_set(6, labels=[0, 1, 2, 3, 4, 5], seed=5), CPU, passes=4, max_images=5)
-    assert again.modes["train"].accuracy == train.accuracy  # seeded
+    assert again.train.accuracy == train.accuracy  # seeded
 
 
 def test_without_dropout_train_mode_varies_through_batch_statistics() -> None:
     net = tiny_network(0)
     net.module.classifier[2].p = 0.0
     result = eval_mode_effect(net, image_set(8, labels=list(range(8)), seed=7), CPU, passes=4, max_images=8, batch=2)
-    assert result.dropout_layers == 0 and list(result.modes) == ["train"]
-    assert result.modes["train"].probability_std > 0  # each pass groups the images differently
+    assert result.dropout_layers == 0 and result.dropout_only is None
+    assert result.train.probability_std > 0  # each pass groups the images differently
 
 
 def test_conv1_maps_show_every_filter_and_map(net) -> None:
