@@ -2,6 +2,7 @@
 network's tail on 15 Scene (the methods are in methods/inference.py and methods/tail.py; the SVM in ch1_svm)."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from dataclasses import dataclass
@@ -22,7 +23,11 @@ from experiments.settings import on_cpu_or_full
 
 
 def loader_workers(workers: int) -> int:
-    """DataLoader workers: `workers`, or when negative one per spare core (at most 8)."""
+    """DataLoader workers: `workers`, or when negative one per spare core (at most 8); none inside a daemonic
+    process (a worker of `-j N`), which may not start children: the images are then decoded in the experiment's own
+    process (the same data, more slowly)."""
+    if multiprocessing.current_process().daemon:
+        return 0
     return workers if workers >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))
 
 
