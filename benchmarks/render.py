@@ -103,9 +103,10 @@ def pdf_parts(project, context, html: str, stylesheet: str, folder: Path, repeat
     import weasyprint
 
     sheets = [weasyprint.CSS(string=stylesheet)] if stylesheet else []
-    layout_s, document = timed(lambda: weasyprint.HTML(string=html, base_url=str(folder)).render(stylesheets=sheets),
-                               repeat)
-    write_s, pdf = timed(document.write_pdf, repeat)
+    with render.collector_paused():  # as render.write_pdf does
+        layout_s, document = timed(lambda: weasyprint.HTML(string=html, base_url=str(folder)).render(
+            stylesheets=sheets), repeat)
+        write_s, pdf = timed(document.write_pdf, repeat)
     return {"layout_s": layout_s, "write_s": write_s, "pdf_mb": len(pdf) / 1e6, "pages": len(document.pages)}
 
 
