@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gc
+import hashlib
 import shutil
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +17,8 @@ import jinja2
 
 from reportgen import filters, store
 from reportgen.errors import UserError
+
+BYTECODE = ".templates-compiled"  # inside the build folder: the templates as Jinja compiled them
 
 
 @dataclass
@@ -76,9 +82,18 @@ def figures_of(value: Any) -> list[store.Figure]:
     return []
 
 
-def environment(templates: Path) -> jinja2.Environment:
+def environment(templates: Path, bytecode: Path | None = None) -> jinja2.Environment:
+    """`bytecode`: a folder where Jinja keeps each template compiled, checked against its source when loaded:
+    compiling is most of a render (the full report: 0.25 of 0.27 s), and an edit recompiles only what it changed."""
+    cache = None
+    if bytecode is not None:
+        bytecode.mkdir(parents=True, exist_ok=True)
+        # Jinja checks the template's source, not the options below nor the filters: this code is in the names
+        engine = hashlib.sha256(b"".join(Path(m).read_bytes() for m in (__file__, filters.__file__))).hexdigest()
+        cache = jinja2.FileSystemBytecodeCache(str(bytecode), f"%s.{engine[:12]}.cache")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
+        bytecode_cache=cache,
         autoescape=jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -88,10 +103,12 @@ def environment(templates: Path) -> jinja2.Environment:
     return env
 
 
-def render_html(templates: Path, main: str, context: dict[str, Any], sources: dict[Path, str]) -> str:
-    """Render twice so that references to later figures get their numbers; errors name the template line."""
+def render_html(templates: Path, main: str, context: dict[str, Any], sources: dict[Path, str],
+                bytecode: Path | None = None) -> str:
+    """Render twice so that references to later figures get their numbers; errors name the template line.
+    `bytecode`: see `environment`."""
     numbering = Numbering()
-    env = environment(templates)
+    env = environment(templates, bytecode)
     env.filters["src"] = lambda fig: sources[fig.path]
     html = ""
     for _ in range(2):
@@ -127,7 +144,24 @@ def write_pdf(html: str, base: Path, target: Path, stylesheet: str = "") -> None
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     sheets = [weasyprint.CSS(string=stylesheet)] if stylesheet else []
-    document = weasyprint.HTML(string=html, base_url=str(base)).render(stylesheets=sheets)
-    for page in document.pages:  # the HTML's links to figure files would point into this machine's disk
-        page.links = [link for link in page.links if not (link[0] == "external" and link[1].startswith("file:"))]
-    store.write_text_atomic(target, document.write_pdf())
+    with collector_paused():
+        document = weasyprint.HTML(string=html, base_url=str(base)).render(stylesheets=sheets)
+        for page in document.pages:  # the HTML's links to figure files would point into this machine's disk
+            page.links = [link for link in page.links if not (link[0] == "external" and link[1].startswith("file:"))]
+        pdf = document.write_pdf()
+    store.write_text_atomic(target, pdf)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, as it was after it. WeasyPrint makes millions of
+    objects while it lays a report out and keeps most of them to the end: the collections they trigger walk the
+    ever larger box tree for little garbage (the full report: 0.3-0.4 s of a 2.3 s layout, for 12 MB more peak
+    memory without them; benchmarks/render.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -3,16 +3,18 @@ the report; the previous report kept until a new one is complete; the PDF."""
 from __future__ import annotations
 
 import base64
+import gc
 import re
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from reportgen import UserError, store
 from reportgen.config import Settings
 from reportgen.project import find_project
 from reportgen.questions import answer
-from reportgen.render import Numbering, publish_figures, render_html
+from reportgen.render import Numbering, collector_paused, publish_figures, render_html, write_pdf
 from reportgen.report import template_context
 from reportgen.verdicts import discover_verdicts, judge
 
@@ -73,6 +75,21 @@ def test_render_resolves_forward_references_and_numbers_per_chapter(tmp_path: Pa
         '{{ numbering.chapter(2) }}<i>{{ numbering.number("figure", "c") }}</i>'))
     html = render_html(folder, "main.html.j2", {}, {})
     assert html == "<p>See Figure 1.2.</p><i>1.1</i><i>1.2</i><i>2.1</i>"
+
+
+def test_compiled_templates_are_reused_until_their_source_changes(tmp_path: Path, monkeypatch) -> None:
+    folder = templates(tmp_path, main__html__j2='{% include "part.html.j2" %}!', part__html__j2="one")
+    compiled = tmp_path / "compiled"
+    assert render_html(folder, "main.html.j2", {}, {}, compiled) == "one!"
+    compiles = []
+    compile_ = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile",
+                        lambda self, *a, **k: compiles.append(a) or compile_(self, *a, **k))
+    assert render_html(folder, "main.html.j2", {}, {}, compiled) == "one!"
+    assert compiles == []
+    (folder / "part.html.j2").write_text("two", encoding="utf-8")
+    assert render_html(folder, "main.html.j2", {}, {}, compiled) == "two!"
+    assert len(compiles) == 1  # the edited template only
 
 
 def test_missing_result_is_an_error_naming_the_template_line(tmp_path: Path) -> None:
@@ -235,3 +252,23 @@ def test_pdf_contains_the_numbers(tiny) -> None:
     text = re.sub(r"\s+", " ", text)
     for expected in ("Tiny report", "Total: 12,000 (87.5 %)", "Figure 1.2", "Not computed."):
         assert expected in text
+
+
+def test_the_collector_is_paused_for_the_pdf_and_restored_after_even_on_error(tmp_path: Path, monkeypatch) -> None:
+    weasyprint = pytest.importorskip("weasyprint")
+    assert gc.isenabled()
+    seen = []
+    render = weasyprint.HTML.render
+    monkeypatch.setattr(weasyprint.HTML, "render", lambda self, **kw: seen.append(gc.isenabled()) or render(self, **kw))
+    write_pdf("<p>one</p>", tmp_path, tmp_path / "one.pdf")
+    assert seen == [False] and gc.isenabled() and (tmp_path / "one.pdf").read_bytes().startswith(b"%PDF")
+    with pytest.raises(KeyboardInterrupt), collector_paused():
+        raise KeyboardInterrupt
+    assert gc.isenabled()
+    gc.disable()  # a caller that turned it off itself keeps it off
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
