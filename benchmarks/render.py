@@ -138,13 +138,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             sources = render.publish_figures(results, folder / "figures", False)
-
-            def jinja(compiled=None):
-                return render.render_html(project.templates, project.main_template, context, sources, compiled)
-
-            jinja_s, html = timed(jinja, args.repeat)
-            timed(lambda: jinja(folder / "compiled"))  # compiles once, keeps the bytecode
-            jinja_warm_s, _ = timed(lambda: jinja(folder / "compiled"), args.repeat)
+            jinja_s, html = timed(lambda: render.render_html(project.templates, project.main_template, context,
+                                                             sources), args.repeat)
             before = pdf_parts(project, context, html, "", folder, args.repeat)
             after = {}
             for label, settings, keep_svg in VARIANTS:
@@ -170,8 +165,7 @@ def main() -> None:
     best = after[VARIANTS[-1][0]]
     total_before, total_after = before["layout_s"] + before["write_s"], best["layout_s"] + best["write_s"]
     print(f"WeasyPrint (layout + write): {total_before:.2f} s → {total_after:.2f} s ({total_after / total_before:.0%})")
-    print(f"reading the results from the cache {load_s:6.2f} s;  one Jinja render (2 passes) {jinja_s:6.2f} s, "
-          f"{jinja_warm_s:.2f} s with the templates compiled (build/{render.BYTECODE})")
+    print(f"reading the results from the cache {load_s:6.2f} s;  one Jinja render (2 passes) {jinja_s:6.2f} s")
     print(f"end to end:  no-op build {noop:6.2f} s (target ≤ 1 s);  template-only rebuild {template_s:6.2f} s "
           f"with the PDF (target ≤ 3 s), {template_html_s:6.2f} s with --no-pdf")
 
