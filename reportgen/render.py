@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import gc
-import hashlib
 import shutil
 import traceback
 from collections.abc import Iterator
@@ -17,8 +16,6 @@ import jinja2
 
 from reportgen import filters, store
 from reportgen.errors import UserError
-
-BYTECODE = ".templates-compiled"  # inside the build folder: the templates as Jinja compiled them
 
 
 @dataclass
@@ -82,18 +79,9 @@ def figures_of(value: Any) -> list[store.Figure]:
     return []
 
 
-def environment(templates: Path, bytecode: Path | None = None) -> jinja2.Environment:
-    """`bytecode`: a folder where Jinja keeps each template compiled, checked against its source when loaded:
-    compiling is most of a render (the full report: 0.25 of 0.27 s), and an edit recompiles only what it changed."""
-    cache = None
-    if bytecode is not None:
-        bytecode.mkdir(parents=True, exist_ok=True)
-        # Jinja checks the template's source, not the options below nor the filters: this code is in the names
-        engine = hashlib.sha256(b"".join(Path(m).read_bytes() for m in (__file__, filters.__file__))).hexdigest()
-        cache = jinja2.FileSystemBytecodeCache(str(bytecode), f"%s.{engine[:12]}.cache")
+def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
-        bytecode_cache=cache,
         autoescape=jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -103,12 +91,10 @@ def environment(templates: Path, bytecode: Path | None = None) -> jinja2.Environ
     return env
 
 
-def render_html(templates: Path, main: str, context: dict[str, Any], sources: dict[Path, str],
-                bytecode: Path | None = None) -> str:
-    """Render twice so that references to later figures get their numbers; errors name the template line.
-    `bytecode`: see `environment`."""
+def render_html(templates: Path, main: str, context: dict[str, Any], sources: dict[Path, str]) -> str:
+    """Render twice so that references to later figures get their numbers; errors name the template line."""
     numbering = Numbering()
-    env = environment(templates, bytecode)
+    env = environment(templates)
     env.filters["src"] = lambda fig: sources[fig.path]
     html = ""
     for _ in range(2):

@@ -47,8 +47,7 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     staging = store.staging_folder(project.build)
     try:
         sources = render.publish_figures(results, staging / "figures", options.self_contained)
-        html = render.render_html(project.templates, project.main_template, context, sources,
-                                  project.build / render.BYTECODE)
+        html = render.render_html(project.templates, project.main_template, context, sources)
         if options.pdf:
             say("writing report.pdf…")
             write_pdf(project, context["report"], results, html, sources, staging)

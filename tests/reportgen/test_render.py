@@ -7,7 +7,6 @@ import gc
 import re
 from pathlib import Path
 
-import jinja2
 import pytest
 
 from reportgen import UserError, store
@@ -75,21 +74,6 @@ def test_render_resolves_forward_references_and_numbers_per_chapter(tmp_path: Pa
         '{{ numbering.chapter(2) }}<i>{{ numbering.number("figure", "c") }}</i>'))
     html = render_html(folder, "main.html.j2", {}, {})
     assert html == "<p>See Figure 1.2.</p><i>1.1</i><i>1.2</i><i>2.1</i>"
-
-
-def test_compiled_templates_are_reused_until_their_source_changes(tmp_path: Path, monkeypatch) -> None:
-    folder = templates(tmp_path, main__html__j2='{% include "part.html.j2" %}!', part__html__j2="one")
-    compiled = tmp_path / "compiled"
-    assert render_html(folder, "main.html.j2", {}, {}, compiled) == "one!"
-    compiles = []
-    compile_ = jinja2.Environment.compile
-    monkeypatch.setattr(jinja2.Environment, "compile",
-                        lambda self, *a, **k: compiles.append(a) or compile_(self, *a, **k))
-    assert render_html(folder, "main.html.j2", {}, {}, compiled) == "one!"
-    assert compiles == []
-    (folder / "part.html.j2").write_text("two", encoding="utf-8")
-    assert render_html(folder, "main.html.j2", {}, {}, compiled) == "two!"
-    assert len(compiles) == 1  # the edited template only
 
 
 def test_missing_result_is_an_error_naming_the_template_line(tmp_path: Path) -> None:
