@@ -5,11 +5,12 @@ naming the setting, the value and what is allowed.
 """
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
-
-import torch
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from reportgen import Check, Ge, Gt, Le
+
+if TYPE_CHECKING:  # torch is not imported here: a no-op build reads this module's types without it
+    import torch
 
 T = TypeVar("T")
 
@@ -44,6 +45,6 @@ Folders = Annotated[tuple, Check(lambda v: all(isinstance(x, str) and x for x in
 def on_cpu_or_full(device: torch.device | str, cpu: T, full: T) -> tuple[T, bool]:
     """A setting with a budget for CPUs: (`cpu`, whether that reduces `full`) on a CPU, else (`full`, False). The
     report says so wherever the flag is set."""
-    if torch.device(device).type == "cpu":
+    if (device if isinstance(device, str) else device.type).split(":")[0] == "cpu":
         return cpu, cpu != full
     return full, False

@@ -1,6 +1,10 @@
 """The CPU budgets of the experiments' settings."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import torch
 
 from experiments.settings import on_cpu_or_full
@@ -14,3 +18,16 @@ def test_a_cpu_takes_its_budget_and_says_whether_it_reduces_the_full_setting() -
 def test_an_accelerator_takes_the_full_setting() -> None:
     assert on_cpu_or_full(torch.device("cuda"), 5, 10) == (10, False)
     assert on_cpu_or_full("meta", 64, 224) == (224, False)
+
+
+def test_the_modules_a_no_op_build_reads_do_not_import_torch() -> None:
+    """A build with nothing to do reads the settings' types, the results' and the verdicts' modules, and must stay
+    well under a second: importing torch alone takes about one."""
+    code = ("import sys, pkgutil, importlib, experiments.verdicts\n"
+            "import experiments.settings, experiments.results.ch1, experiments.results.ch2\n"
+            "for m in pkgutil.iter_modules(experiments.verdicts.__path__):\n"
+            "    importlib.import_module('experiments.verdicts.' + m.name)\n"
+            "print('torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert run.stdout.split()[-1] == "False"
