@@ -2,7 +2,6 @@
 network's tail on 15 Scene (the methods are in methods/inference.py and methods/tail.py; the SVM in ch1_svm)."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass
@@ -19,14 +18,14 @@ from experiments.methods.inference import for_inference
 from experiments.methods.tail import new_tail, split_point
 from experiments.methods.training import InMemory, TrainConfig, TrainResult, fine_tune, fit
 from experiments.results.ch1 import Subset
-from experiments.settings import on_cpu_or_full
+from experiments.settings import may_start_processes, on_cpu_or_full
 
 
 def loader_workers(workers: int) -> int:
     """DataLoader workers: `workers`, or when negative one per spare core (at most 8); none inside a daemonic
     process (a worker of `-j N`), which may not start children: the images are then decoded in the experiment's own
     process (the same data, more slowly)."""
-    if multiprocessing.current_process().daemon:
+    if not may_start_processes():
         return 0
     return workers if workers >= 0 else min(8, max(0, (os.cpu_count() or 1) - 1))
 
@@ -80,7 +79,7 @@ class Part:
 
 def subset(scene15: Scene15, device: torch.device, per_class_on_cpu: int, seed: int) -> Part:
     """The train and test indices an extra forward pass uses: all on an accelerator, a per-class subset on CPU."""
-    per_class, _ = on_cpu_or_full(device, per_class_on_cpu, 0)
+    per_class = on_cpu_or_full(device, per_class_on_cpu, 0)
     return Part(per_class_indices(scene15.train.labels, per_class, seed),
                 per_class_indices(scene15.test.labels, per_class, seed + 1), per_class)
 

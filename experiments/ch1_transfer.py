@@ -244,8 +244,8 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
     epoch shows the gap that grows with training."""
     classes = len(scene15.classes)
     part = subset(scene15, device, per_class_on_cpu, seed)
-    size, reduced_size = on_cpu_or_full(device, cpu_input_size, transfer_random_net.input_size)
-    budget, reduced_budget = on_cpu_or_full(device, cpu_max_seconds, max_seconds)
+    size = on_cpu_or_full(device, cpu_input_size, transfer_random_net.input_size)
+    budget = on_cpu_or_full(device, cpu_max_seconds, max_seconds)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
     train_ds = gray_images(train_paths, train_y, transfer_random_net, workers, size)
     test_ds = gray_images(test_paths, test_y, transfer_random_net, workers, size)
@@ -265,9 +265,9 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
         train_per_class=full_train / classes,
         parameters_per_image=parameters / full_train, accuracy=run.test_accuracy,
         train_accuracy=run.train_accuracy, epochs_run=run.epochs_run, epochs=epochs,
-        seconds=run.seconds, max_seconds=budget, full_max_seconds=max_seconds, reduced_budget=reduced_budget,
+        seconds=run.seconds, max_seconds=budget, full_max_seconds=max_seconds,
         stopped_by_time=run.stopped_by_time, input_size=size, full_input_size=transfer_random_net.input_size,
-        reduced_size=reduced_size, test_history=list(run.test_history),
+        test_history=list(run.test_history),
         history=[list(h) for h in run.history],
         figure=_history_figure(list(run.history), list(run.test_history), baseline_part),
         baseline_accuracy=baseline_part, baseline_full_accuracy=baseline.accuracy,

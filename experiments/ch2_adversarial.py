@@ -270,8 +270,7 @@ def attack_comparison(visualize_net: Network, imagenet_val: ImageSet, naive_atta
     """FGSM and PGD (untargeted and targeted) at several L∞ budgets, against the naive attack; PGD takes
     `pgd_steps` steps, `cpu_pgd_steps` on a CPU (each step is a gradient of every image at every budget: 8 budgets ×
     25 images)."""
-    full_pgd_steps = pgd_steps
-    pgd_steps, reduced_steps = on_cpu_or_full(device, cpu_pgd_steps, full_pgd_steps)
+    full_pgd_steps, pgd_steps = pgd_steps, on_cpu_or_full(device, cpu_pgd_steps, pgd_steps)
     visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     batch = prepare(imagenet_val, visualize_net, device)
     clean = predict(visualize_net, batch.x).classes
@@ -282,8 +281,7 @@ def attack_comparison(visualize_net: Network, imagenet_val: ImageSet, naive_atta
     best = max(pgd_targeted, key=lambda r: (r.success_rate, -r.eps))
     return AttackComparison(
         network=visualize_net.describe(), model=visualize_net.name, target=naive_attack.target,
-        eps_levels=list(eps_levels), pgd_steps=pgd_steps, full_pgd_steps=full_pgd_steps, reduced_steps=reduced_steps,
-        seed=seed, rows=rows,
+        eps_levels=list(eps_levels), pgd_steps=pgd_steps, full_pgd_steps=full_pgd_steps, seed=seed, rows=rows,
         naive_curve=naive, naive_success=naive_attack.success_rate, naive_median_linf=naive_attack.median_linf,
         naive_seconds=naive_attack.seconds, naive_median_steps=naive_attack.median_steps,
         best_pgd_success=best.success_rate, best_pgd_eps=best.eps,

@@ -5,6 +5,7 @@ naming the setting, the value and what is allowed.
 """
 from __future__ import annotations
 
+import multiprocessing
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from reportgen import Check, Ge, Gt, Le
@@ -42,9 +43,13 @@ ChannelStds = Annotated[tuple, Check(lambda v: len(v) in (0, 3) and all(isinstan
 Folders = Annotated[tuple, Check(lambda v: all(isinstance(x, str) and x for x in v), "a list of folder paths")]
 
 
-def on_cpu_or_full(device: torch.device | str, cpu: T, full: T) -> tuple[T, bool]:
-    """A setting with a budget for CPUs: (`cpu`, whether that reduces `full`) on a CPU, else (`full`, False). The
-    report says so wherever the flag is set."""
-    if (device if isinstance(device, str) else device.type).split(":")[0] == "cpu":
-        return cpu, cpu != full
-    return full, False
+def on_cpu_or_full(device: torch.device | str, cpu: T, full: T) -> T:
+    """A setting with a budget for CPUs: `cpu` on a CPU, `full` elsewhere. An experiment returns both values, and
+    its result says whether they differ (the report then says what was reduced)."""
+    return cpu if (device if isinstance(device, str) else device.type).split(":")[0] == "cpu" else full
+
+
+def may_start_processes() -> bool:
+    """Whether this process may start worker processes (DataLoader's, joblib's): not inside a daemonic process,
+    such as a worker of `-j N`, where starting one fails ("daemonic processes are not allowed to have children")."""
+    return not multiprocessing.current_process().daemon

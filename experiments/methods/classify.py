@@ -6,7 +6,6 @@ indexed by them (K = largest label seen in train or test + 1).
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections.abc import Sequence
 
@@ -16,6 +15,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from experiments.methods.svm_results import ConfusedPair, PcaPoint, SvmResult
+from experiments.settings import may_start_processes
 from reportgen.progress import progress
 
 # An upper bound on liblinear's iterations: enough for its dual solver at C <= 1 on the features tried here.
@@ -84,7 +84,7 @@ def fit_jobs(jobs: int) -> int:
     solver draws from one random generator per process, seeded at the start of each fit, so fits in separate
     processes give exactly what they give one after another, while fits in threads of one process disturb each
     other's draws (their results then depend on timing)."""
-    return 1 if multiprocessing.current_process().daemon else jobs
+    return jobs if may_start_processes() else 1
 
 
 def choose_c(train_x: np.ndarray, train_y: np.ndarray, cs: Sequence[float], folds: int = 5,

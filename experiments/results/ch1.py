@@ -354,11 +354,9 @@ class FromScratch:
     seconds: float
     max_seconds: float  # the training budget this run had (the CPU one on a CPU)
     full_max_seconds: float  # the budget set for a GPU
-    reduced_budget: bool  # max_seconds is a CPU budget below full_max_seconds
     stopped_by_time: bool
     input_size: int
     full_input_size: int
-    reduced_size: bool
     test_history: list[float]
     history: list[list[float]]  # (loss, running training accuracy) per epoch
     figure: Plot | None
@@ -369,6 +367,16 @@ class FromScratch:
     subset: Subset
     lr: float
     batch_size: int
+
+    @property
+    def reduced_budget(self) -> bool:
+        """Whether this run had a CPU budget below the one set for a GPU."""
+        return self.max_seconds != self.full_max_seconds
+
+    @property
+    def reduced_size(self) -> bool:
+        """Whether this run trained on smaller images than the network's input (the CPU's reduction)."""
+        return self.input_size != self.full_input_size
 
 
 # -- 1.2.2 --------------------------------------------------------------------------------------------------------

@@ -218,7 +218,6 @@ class AttackComparison:
     eps_levels: list[float]
     pgd_steps: int  # the steps this run took (the CPU setting on a CPU)
     full_pgd_steps: int  # the steps set for a GPU
-    reduced_steps: bool  # pgd_steps is a CPU setting below full_pgd_steps
     seed: int
     rows: list[AttackRun]
     naive_curve: list[float]
@@ -229,6 +228,11 @@ class AttackComparison:
     best_pgd_success: float
     best_pgd_eps: float
     figure: Plot
+
+    @property
+    def reduced_steps(self) -> bool:
+        """Whether PGD took fewer steps than set for a GPU (the CPU's reduction)."""
+        return self.pgd_steps != self.full_pgd_steps
 
 
 # -- 2.3 class visualization --------------------------------------------------------------------------------------

@@ -228,7 +228,7 @@ def test_from_scratch_is_bounded_and_leaves_the_network_alone(scene, features) -
     result = from_scratch(random, scene, features, baseline(features), CPU, epochs=50, max_seconds=60.0,
                           cpu_max_seconds=2.0, batch_size=8, per_class_on_cpu=2, workers=0)
     assert time.perf_counter() - start < 30  # the CPU's budget, not the 60 s set for other devices
-    assert result.max_seconds == 2.0 and result.full_max_seconds == 60.0
+    assert result.max_seconds == 2.0 and result.full_max_seconds == 60.0 and result.reduced_budget
     assert result.train_images == 90 and result.subset.train_images == 30
     assert result.parameters == sum(p.numel() for p in Tiny().parameters()) - 10 * 33 + 15 * 33
     assert result.parameters_per_image == result.parameters / 90

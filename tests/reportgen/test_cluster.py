@@ -19,4 +19,3 @@ def test_each_gpu_has_one_exclusive_worker_and_every_worker_sees_a_gpu() -> None
     exclusive = {"GPU": 1, "shared-GPU": 1}
     assert [s["resources"] for s in specs.values()] == [exclusive, exclusive] + [{"shared-GPU": 1}] * 3
     assert all(s["env"]["OMP_NUM_THREADS"] == "3" for s in specs.values())
-

@@ -9,7 +9,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from experiments.methods import classify
+from experiments import settings
 from experiments.methods.classify import (
     choose_c,
     confusion_matrix,
@@ -131,5 +131,5 @@ def test_most_confused_on_a_hand_made_matrix():
 def test_fits_run_one_at_a_time_inside_a_daemonic_process(monkeypatch):
     """A Dask worker is a daemonic process, which may not start the fits' worker processes: one job there."""
     assert fit_jobs(-1) == -1 and fit_jobs(3) == 3
-    monkeypatch.setattr(classify.multiprocessing, "current_process", lambda: types.SimpleNamespace(daemon=True))
+    monkeypatch.setattr(settings.multiprocessing, "current_process", lambda: types.SimpleNamespace(daemon=True))
     assert fit_jobs(-1) == 1 and fit_jobs(3) == 1
