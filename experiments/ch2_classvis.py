@@ -24,7 +24,17 @@ from experiments.results.ch2 import (
     GridRow,
     StepsRow,
 )
-from experiments.settings import Count, CountOrZero, Indices, NonNegative, NonNegatives, Positive, Positives, Seed
+from experiments.settings import (
+    Count,
+    CountOrZero,
+    Indices,
+    NonNegative,
+    NonNegatives,
+    Positive,
+    Positives,
+    Seed,
+    on_cpu_or_full,
+)
 from reportgen import experiment
 
 
@@ -77,11 +87,13 @@ def _snapshots(net: Network, result: ClassVisResult, targets: list[int]) -> tupl
 
 @experiment
 def class_images(visualize_net: Network, device: torch.device, classes: Indices = (76, 78, 187, 683, 366, 604, 113),
-                 steps: Count = 200, lr: Positive = 5.0, l2_reg: NonNegative = 1e-3, max_jitter: CountOrZero = 16,
-                 blur_every: Count = 10, blur_sigma: NonNegative = 0.5,
+                 steps: Count = 200, cpu_steps: Count = 100, lr: Positive = 5.0, l2_reg: NonNegative = 1e-3,
+                 max_jitter: CountOrZero = 16, blur_every: Count = 10, blur_sigma: NonNegative = 0.5,
                  snapshot_steps: Indices = (0, 25, 50, 100, 200), seed: Seed = 0) -> ClassImages:
-    """Images generated from noise to maximize each class's score, all classes optimized as one batch."""
+    """Images generated from noise to maximize each class's score, all classes optimized as one batch. On a CPU the
+    ascent takes at most `cpu_steps` steps; 2.Q9-Q11 reuse these settings."""
     visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
+    full_steps, steps = steps, on_cpu_or_full(device, min(cpu_steps, steps), steps)
     config = ClassVisConfig(steps, lr, l2_reg, max_jitter, blur_every, blur_sigma)
     targets = [int(c) for c in classes]
     init, generator = _noise(visualize_net, len(targets), seed, device)
@@ -92,7 +104,7 @@ def class_images(visualize_net: Network, device: torch.device, classes: Indices 
               for p, r in zip(to_pixels(result.images, visualize_net), rows)]
     return ClassImages(
         network=visualize_net.describe(), model=visualize_net.name,
-        config=config, settings=ClassVisSettings(**asdict(config), seed=seed, classes=targets),
+        config=config, settings=ClassVisSettings(**asdict(config), seed=seed, classes=targets, full_steps=full_steps),
         per_class=rows, mean_probability=float(np.mean([r.probability for r in rows])),
         min_probability=float(min(r.probability for r in rows)),
         mean_start_probability=float(np.mean([r.start for r in rows])),
@@ -141,21 +153,38 @@ def _grid_figure(table: list[GridRow], images: np.ndarray, symbol: str) -> Figur
     return image_grid(panels, len(panels))
 
 
+def _grid_batch(net: Network, runs: list[tuple[float, float]], grid_class: int, settings: ClassVisSettings,
+                config: ClassVisConfig, device: torch.device) -> tuple[list[ClassOutcome], np.ndarray]:
+    """The (lr, λ) runs of one class as one batch, each from the class's starting noise in Q8 (its classes drawn in
+    order from the seed; the first image's when the class is not among them)."""
+    classes = list(settings.classes)
+    noise, generator = _noise(net, len(classes), settings.seed, device)
+    start = noise[classes.index(grid_class) if grid_class in classes else 0]
+    lr = torch.tensor([p[0] for p in runs], device=device)
+    reg = torch.tensor([p[1] for p in runs], device=device)
+    result = _generate(net, [grid_class] * len(runs), start.expand(len(runs), -1, -1, -1), config, generator,
+                       device, lr=lr, l2_reg=reg)
+    return _outcome(net, result, [grid_class] * len(runs)), to_uint8(result.images, net)
+
+
 @experiment
 def class_image_grids(visualize_net: Network, class_images: ClassImages, device: torch.device,
                       grid_class: CountOrZero = 76, lrs: Positives = (1.0, 5.0, 20.0, 50.0),
                       l2_regs: NonNegatives = (0.0, 1e-4, 1e-3, 1e-2)) -> ClassImageGrids:
-    """Grids over the number of steps (snapshots of the Q8 run), the step size and the L2 weight (one batch)."""
+    """Grids over the number of steps (snapshots of the Q8 run), the step size and the L2 weight (one batch). Every
+    run starts from the noise of the grid class in Q8; the run with Q8's own settings is Q8's image, not run again."""
     visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     settings, config = class_images.settings, class_images.config
     pairs = _grid_runs(lrs, l2_regs, settings)
-    init, generator = _noise(visualize_net, 1, settings.seed, device)
-    lr = torch.tensor([p[0] for p in pairs], device=device)
-    reg = torch.tensor([p[1] for p in pairs], device=device)
-    result = _generate(visualize_net, [grid_class] * len(pairs), init.expand(len(pairs), -1, -1, -1), config,
-                       generator, device, lr=lr, l2_reg=reg)
-    rows = _outcome(visualize_net, result, [grid_class] * len(pairs))
-    images = to_uint8(result.images, visualize_net)
+    q8_pair = (settings.lr, settings.l2_reg)
+    shared = pairs.index(q8_pair) if q8_pair in pairs and grid_class in settings.classes else None
+    runs = [p for i, p in enumerate(pairs) if i != shared]
+    rows, images = (_grid_batch(visualize_net, runs, grid_class, settings, config, device) if runs
+                    else ([], np.asarray(class_images.images)[:0]))
+    if shared is not None:  # Q8's run of this class: same start, same settings
+        q8 = list(settings.classes).index(grid_class)
+        rows.insert(shared, class_images.per_class[q8])
+        images = np.insert(images, shared, np.asarray(class_images.images)[q8], axis=0)
     lr_table = _grid_table(pairs, images, rows, 0, lrs, settings.l2_reg)
     reg_table = _grid_table(pairs, images, rows, 1, l2_regs, settings.lr)
     names = [r.name for r in class_images.per_class]

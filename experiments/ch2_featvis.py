@@ -12,7 +12,7 @@ from experiments.figures import Panel, clip, image_grid
 from experiments.methods.featvis import FeatureVisConfig, generate, high_frequency_share, white_noise_share
 from experiments.network_names import short_name
 from experiments.results.ch2 import ClassImages, ClassImagesRegularized, SeenPerImage, SetMeasures
-from experiments.settings import Count, Fraction, NonNegative, Positive, Seed
+from experiments.settings import Count, Fraction, NonNegative, Positive, Seed, on_cpu_or_full
 from reportgen import experiment
 
 
@@ -50,11 +50,14 @@ def rows_figure(rows: list[tuple[str, torch.Tensor, SetMeasures]], names: list[s
 
 @experiment
 def class_images_regularized(visualize_net: Network, compare_net: Network, class_images: ClassImages,
-                             device: torch.device, steps: Count = 200, lr: Positive = 0.02, fourier: bool = True,
+                             device: torch.device, steps: Count = 200, cpu_steps: Count = 100, lr: Positive = 0.02,
+                             fourier: bool = True,
                              decay: NonNegative = 1.0, tv_weight: NonNegative = 0.0, max_scale: Fraction = 0.1,
                              max_rotation: NonNegative = 10.0, max_shift: Fraction = 0.06, seed: Seed = 0,
                              high_frequency_above: Fraction = 0.25) -> ClassImagesRegularized:
-    """The classes of 2.Q8 generated again with feature-visualization regularizers, both sets measured alike."""
+    """The classes of 2.Q8 generated again with feature-visualization regularizers, both sets measured alike; at
+    most `cpu_steps` steps on a CPU (the ablation reuses these settings)."""
+    full_steps, steps = steps, on_cpu_or_full(device, min(cpu_steps, steps), steps)
     visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     compare_net = fast(compare_net, device)
     targets = torch.as_tensor(class_images.settings.classes, dtype=torch.long)
@@ -70,7 +73,7 @@ def class_images_regularized(visualize_net: Network, compare_net: Network, class
     return ClassImagesRegularized(
         network=visualize_net.describe(), model=visualize_net.name, other_model=compare_net.name,
         classes=names, targets=[int(t) for t in targets], seed=seed, decay=decay,
-        steps=steps, lr=lr, fourier=fourier, tv_weight=tv_weight,
+        steps=steps, full_steps=full_steps, lr=lr, fourier=fourier, tv_weight=tv_weight,
         max_scale=max_scale, max_rotation=max_rotation, max_shift=max_shift,
         practical=measured["practical"], regularized=measured["regularized"],
         high_frequency_cutoff=cutoff, white_noise_share=white_noise_share(cutoff),

@@ -241,7 +241,7 @@ class AttackComparison:
 class ClassVisSettings:
     """The ascent's settings as the report shows them, with the seed and the classes."""
 
-    steps: int
+    steps: int  # the steps taken
     lr: float
     l2_reg: float
     max_jitter: int
@@ -249,6 +249,12 @@ class ClassVisSettings:
     blur_sigma: float
     seed: int
     classes: list[int]
+    full_steps: int  # the steps set (taken on an accelerator)
+
+    @property
+    def reduced_steps(self) -> bool:
+        """Whether the ascent took fewer steps than set (the CPU's budget)."""
+        return self.steps != self.full_steps
 
 
 @dataclass(frozen=True)
@@ -390,7 +396,8 @@ class ClassImagesRegularized:
     targets: list[int]  # the class indices of `classes`
     seed: int
     decay: float
-    steps: int
+    steps: int  # the steps taken
+    full_steps: int  # the steps set (taken on an accelerator)
     lr: float
     fourier: bool
     tv_weight: float
@@ -404,6 +411,11 @@ class ClassImagesRegularized:
     objective: np.ndarray  # the objective per image and step
     images: np.ndarray
     figure: Plot
+
+    @property
+    def reduced_steps(self) -> bool:
+        """Whether the generation took fewer steps than set (the CPU's budget)."""
+        return self.steps != self.full_steps
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,15 @@ def test_class_images_are_reproducible_from_the_seed(generated):
     assert not np.array_equal(other.images, generated.images)
 
 
+def test_on_a_cpu_the_ascent_takes_at_most_its_cpu_steps_and_says_so(generated):
+    assert generated.settings.steps == generated.settings.full_steps == 30  # 30 set, under the CPU's 100
+    assert not generated.settings.reduced_steps
+    short = class_images(tiny_network(), CPU, **{**QUICK, "snapshot_steps": (0, 10, 20, 30)}, cpu_steps=20)
+    assert (short.settings.steps, short.settings.full_steps, short.settings.reduced_steps) == (20, 30, True)
+    assert short.config.steps == 20 and short.history_steps[-1] == 20
+    assert short.snapshot_steps == [0, 10, 20]  # no snapshot beyond the steps taken
+
+
 def test_class_image_grids_run_each_setting_once_and_order_the_tables(generated):
     result = class_image_grids(tiny_network(), stored(generated), CPU, grid_class=2, lrs=(0.5, 1.0, 4.0, 8.0),
                                l2_regs=(0.0, 1e-3, 1e-2, 1e-1))
@@ -50,10 +59,21 @@ def test_class_image_grids_run_each_setting_once_and_order_the_tables(generated)
     assert [r.value for r in result.lr_table] == [0.5, 1.0, 4.0, 8.0]
     assert [r.value for r in result.reg_table] == [0.0, 1e-3, 1e-2, 1e-1]
     assert result.lr_table[1].run == result.reg_table[1].run
+    q8 = [r.target for r in generated.per_class].index(2)  # the run with Q8's settings is Q8's, not run again
+    assert result.lr_table[1].probability == generated.per_class[q8].probability
     assert [r.steps for r in result.steps_table] == [0, 10, 30]
     assert result.steps_table[-1].probability > result.steps_table[0].probability
     for key in ("steps_figure", "lr_figure", "reg_figure"):
         assert hasattr(getattr(result, key), "savefig")
+
+
+def test_the_grid_shows_q8s_image_for_q8s_settings_and_starts_every_run_from_its_noise(generated):
+    shared = class_image_grids(tiny_network(), stored(generated), CPU, grid_class=2, lrs=(1.0, 4.0), l2_regs=(1e-3,))
+    alone = class_image_grids(tiny_network(), stored(generated), CPU, grid_class=2, lrs=(4.0,), l2_regs=(0.0,))
+    assert shared.runs == 2 and shared.lr_table[0].probability == generated.per_class[1].probability
+    assert shared.lr_table[1].probability == pytest.approx(alone.lr_table[0].probability, abs=1e-6)  # same start
+    only_q8 = class_image_grids(tiny_network(), stored(generated), CPU, grid_class=2, lrs=(1.0,), l2_regs=(1e-3,))
+    assert only_q8.runs == 1 and only_q8.reg_table[0].probability == generated.per_class[1].probability
 
 
 def test_class_from_image_starts_from_the_photo_and_targets_its_class(generated):

@@ -28,6 +28,15 @@ def regularized() -> dict:
                                     steps=4)
 
 
+def test_on_a_cpu_the_regularized_images_take_at_most_their_cpu_steps(regularized):
+    assert (regularized.steps, regularized.full_steps, regularized.reduced_steps) == (4, 4, False)
+    practical = class_images(tiny_network(), CPU, classes=(0, 2), steps=3, snapshot_steps=())
+    short = class_images_regularized(tiny_network(), tiny_network(seed=1, name="other"), stored(practical), CPU,
+                                     steps=4, cpu_steps=2)
+    assert (short.steps, short.full_steps, short.reduced_steps) == (2, 4, True)
+    assert short.objective.shape == (2, 2)  # one value per image and step taken
+
+
 def test_the_ablation_measures_every_variant_on_the_first_classes_alike(regularized):
     result = regularizer_ablation(tiny_network(), tiny_network(seed=1, name="other"), stored(regularized), CPU,
                                   classes=2)
