@@ -241,7 +241,7 @@ class AttackComparison:
 class ClassVisSettings:
     """The ascent's settings as the report shows them, with the seed and the classes."""
 
-    steps: int  # the steps taken
+    steps: int
     lr: float
     l2_reg: float
     max_jitter: int
@@ -249,12 +249,6 @@ class ClassVisSettings:
     blur_sigma: float
     seed: int
     classes: list[int]
-    full_steps: int  # the steps set (taken on an accelerator)
-
-    @property
-    def reduced_steps(self) -> bool:
-        """Whether the ascent took fewer steps than set (the CPU's budget)."""
-        return self.steps != self.full_steps
 
 
 @dataclass(frozen=True)

@@ -43,15 +43,6 @@ def test_class_images_are_reproducible_from_the_seed(generated):
     assert not np.array_equal(other.images, generated.images)
 
 
-def test_on_a_cpu_the_ascent_takes_at_most_its_cpu_steps_and_says_so(generated):
-    assert generated.settings.steps == generated.settings.full_steps == 30  # 30 set, under the CPU's 100
-    assert not generated.settings.reduced_steps
-    short = class_images(tiny_network(), CPU, **{**QUICK, "snapshot_steps": (0, 10, 20, 30)}, cpu_steps=20)
-    assert (short.settings.steps, short.settings.full_steps, short.settings.reduced_steps) == (20, 30, True)
-    assert short.config.steps == 20 and short.history_steps[-1] == 20
-    assert short.snapshot_steps == [0, 10, 20]  # no snapshot beyond the steps taken
-
-
 def test_class_image_grids_run_each_setting_once_and_order_the_tables(generated):
     result = class_image_grids(tiny_network(), stored(generated), CPU, grid_class=2, lrs=(0.5, 1.0, 4.0, 8.0),
                                l2_regs=(0.0, 1e-3, 1e-2, 1e-1))
