@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+import psutil
 
 from reportgen import store
 from reportgen.assets import AssetError
@@ -99,6 +100,19 @@ class PeakMemory:
 
 # glibc's mallopt parameters (malloc.h)
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process's threads and by its child processes, those still running (worker
+    processes kept for the next job: joblib's, DataLoader's) and those that have ended."""
+    me = psutil.Process()
+    times = me.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # it ended meanwhile: its time is in children_* once reaped
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    return total
 
 
 def release_memory() -> None:
@@ -206,10 +220,10 @@ class Runner:
         kwargs = {**p.params, **{i: self.value(i) for i in p.node.inputs}}
         _seed_everything(self.context.seed)
         release_memory()
-        cpu = time.process_time()
+        cpu = cpu_seconds()
         with PeakMemory() as mem:
             value = p.node.fn(**kwargs)
-        cpu = time.process_time() - cpu  # every thread of this process: steadier than wall time on a busy CPU
+        cpu = cpu_seconds() - cpu  # steadier than wall time on a busy CPU
         gpu: dict[str, float] = {"peak_gpu_mb": round(mem.gpu, 1)} if mem.gpu is not None else {}
         meta = {"wall_s": round(time.perf_counter() - started, 3), "cpu_s": round(cpu, 3),
                 "peak_mem_mb": round(mem.peak, 1),

@@ -13,7 +13,7 @@ import pytest
 
 from reportgen import UserError
 from reportgen.assets import Asset, AssetError
-from reportgen.runner import PeakMemory, Selection, one_line
+from reportgen.runner import PeakMemory, Selection, cpu_seconds, one_line
 
 FAIL = ("    return {", "    raise ValueError('boom <&> done')\n    return {")
 
@@ -234,3 +234,24 @@ def test_memory_freed_inside_an_experiment_is_reused_without_page_faults() -> No
 
     released = faults("released")
     assert faults("default") >= 3 * 32 > 10 * released
+
+
+BURN = """import sys, time
+start = time.process_time()
+while time.process_time() - start < 0.6:
+    pass
+sys.stdout.write("x"); sys.stdout.flush(); time.sleep(60)"""
+
+
+def test_cpu_seconds_count_child_processes_while_they_run_and_after_they_end() -> None:
+    """An experiment's worker processes (joblib's SVM fits) work for it: their CPU time is part of its cpu_s."""
+    before = cpu_seconds()
+    child = subprocess.Popen([sys.executable, "-c", BURN], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.read(1) == b"x"  # 0.6 CPU-seconds burnt, still running
+        running = cpu_seconds() - before
+    finally:
+        child.kill()
+        child.wait()
+    ended = cpu_seconds() - before
+    assert running >= 0.6 and ended >= running - 0.05
