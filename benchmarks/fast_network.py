@@ -5,9 +5,9 @@ extraction against the plain module, measured alternately in one run (so that a 
 
 Prints, per network role, the seconds of one gradient step (forward and backward of a class-visualization batch:
 7 images for `visualize`, 11 for `compare`, as 2.Q8 and 2.Q11 run them) and the images per second of a forward
-pass of 4 images for `transfer` (scene_features' batch on a CPU), plain and fast, their ratio, and the largest
-difference of the results relative to their largest value (float rounding, amplified by folding batch norms of
-tiny variance).
+pass of 4 images for `transfer`, plain and fast, their ratio, and the largest difference of the results relative
+to their largest value (float rounding, amplified by folding batch norms of tiny variance); then the fast transfer
+network's images per second at batches of 4, 16 and 32 (chapter 1's batch on a CPU is 16).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from experiments.ch2_common import fast  # noqa: E402
 from experiments.methods.inference import ChannelsLast, for_inference  # noqa: E402
 from experiments.resources import _load  # noqa: E402
+from reportgen.runner import release_memory  # noqa: E402
 
 
 def _gradient(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -81,6 +82,24 @@ def main() -> None:
     x = torch.randn(4, 3, net.input_size, net.input_size, generator=torch.Generator().manual_seed(0)).to(device)
     quick = ChannelsLast(folded) if device.type == "cpu" else folded
     alternate(f"transfer ({net.name}) forward, 4 images", _forward, folded, quick, x, args.repeats * 4, True)
+    batch_sizes(quick, net.input_size, device, args.repeats)
+
+
+def batch_sizes(model: torch.nn.Module, size: int, device: torch.device, repeats: int) -> None:
+    """Images per second of the fast transfer network's forward pass at chapter 1's candidate batch sizes, each
+    measured in turn `repeats` times (with the runner's memory settings, as in a build)."""
+    release_memory()
+    rates: dict[int, list[float]] = {4: [], 16: [], 32: []}
+    for _ in range(repeats):
+        for n in rates:
+            x = torch.randn(n, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device)
+            _forward(model, x, x)
+            start = time.perf_counter()
+            for _ in range(64 // n):
+                _forward(model, x, x)
+            rates[n].append(64 // n * n / (time.perf_counter() - start))
+    print("transfer forward by batch size (median images/s): "
+          + ", ".join(f"{n}: {sorted(r)[len(r) // 2]:.1f}" for n, r in rates.items()))
 
 
 if __name__ == "__main__":

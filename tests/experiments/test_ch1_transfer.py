@@ -148,8 +148,8 @@ def test_subset_only_on_cpu(scene) -> None:
     assert subset(scene, torch.device("cuda"), 2, seed=0).all  # an accelerator always uses every image
 
 
-def test_inference_batches_are_small_on_a_cpu() -> None:
-    assert inference_batch(0, CPU) == 4 and inference_batch(0, torch.device("cuda")) == 64
+def test_inference_batches_are_smaller_on_a_cpu() -> None:
+    assert inference_batch(0, CPU) == 16 and inference_batch(0, torch.device("cuda")) == 64
     assert inference_batch(16, CPU) == 16
 
 
