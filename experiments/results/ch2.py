@@ -314,6 +314,7 @@ class ClassImageGrids:
     grid_class: str
     settings: ClassVisSettings
     runs: int
+    from_q8: bool  # the run with Q8's own settings is Q8's image of the class (not run again)
     lr_table: list[GridRow]
     reg_table: list[GridRow]
     steps_table: list[StepsRow]

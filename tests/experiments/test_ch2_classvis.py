@@ -62,6 +62,7 @@ def test_the_grid_shows_q8s_image_for_q8s_settings_and_starts_every_run_from_its
     shared = class_image_grids(tiny_network(), stored(generated), CPU, grid_class=2, lrs=(1.0, 4.0), l2_regs=(1e-3,))
     alone = class_image_grids(tiny_network(), stored(generated), CPU, grid_class=2, lrs=(4.0,), l2_regs=(0.0,))
     assert shared.runs == 2 and shared.lr_table[0].probability == generated.per_class[1].probability
+    assert shared.from_q8 and not alone.from_q8
     assert shared.lr_table[1].probability == pytest.approx(alone.lr_table[0].probability, abs=1e-6)  # same start
     only_q8 = class_image_grids(tiny_network(), stored(generated), CPU, grid_class=2, lrs=(1.0,), l2_regs=(1e-3,))
     assert only_q8.runs == 1 and only_q8.reg_table[0].probability == generated.per_class[1].probability
