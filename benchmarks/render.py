@@ -24,7 +24,7 @@ from cold import ROOT, project_copy
 
 sys.path.insert(0, str(ROOT))
 
-from reportgen import build, cache, printing, render, report, store, verdicts  # noqa: E402
+from reportgen import build, cache, pdf, printing, render, report, store, verdicts  # noqa: E402
 from reportgen.assets import Choice  # noqa: E402
 from reportgen.project import find_project  # noqa: E402
 from reportgen.questions import answer  # noqa: E402
@@ -103,11 +103,11 @@ def pdf_parts(project, context, html: str, stylesheet: str, folder: Path, repeat
     import weasyprint
 
     sheets = [weasyprint.CSS(string=stylesheet)] if stylesheet else []
-    with render.collector_paused():  # as render.write_pdf does
+    with pdf.collector_paused():  # as pdf.pdf_bytes does
         layout_s, document = timed(lambda: weasyprint.HTML(string=html, base_url=str(folder)).render(
             stylesheets=sheets), repeat)
-        write_s, pdf = timed(document.write_pdf, repeat)
-    return {"layout_s": layout_s, "write_s": write_s, "pdf_mb": len(pdf) / 1e6, "pages": len(document.pages)}
+        write_s, data = timed(document.write_pdf, repeat)
+    return {"layout_s": layout_s, "write_s": write_s, "pdf_mb": len(data) / 1e6, "pages": len(document.pages)}
 
 
 def main() -> None:
