@@ -31,10 +31,11 @@ from reportgen.questions import answer  # noqa: E402
 from reportgen.runner import Outcome  # noqa: E402
 from reportgen.status import Status  # noqa: E402
 
-# Each step adds one change to the one before: (label, print settings, plots kept as SVG).
-VARIANTS = [("a: rasters as PNG without alpha", printing.PrintSettings(200, 90, picture_colours=None), True),
-            ("b: + pictures as JPEG q90", printing.PrintSettings(200, 90), True),
-            ("c: + plots as PNG at 200 dpi (after)", printing.PrintSettings(200, 90), False)]
+# Each step adds one change to the one before: (label, print settings, plots kept as SVG, PNG data as stored).
+VARIANTS = [("a: rasters as PNG without alpha", printing.PrintSettings(200, 90, picture_colours=None), True, False),
+            ("b: + pictures as JPEG q90", printing.PrintSettings(200, 90), True, False),
+            ("c: + plots as PNG at 200 dpi", printing.PrintSettings(200, 90), False, False),
+            ("d: + PNG data as stored (after)", printing.PrintSettings(200, 90), False, True)]
 
 
 @contextmanager
@@ -98,15 +99,24 @@ def report_inputs(copy: Path, config: str, overrides: list[str]):
     return project, context, results, load_s
 
 
-def pdf_parts(project, context, html: str, stylesheet: str, folder: Path, repeat: int) -> dict[str, float]:
-    """WeasyPrint's two parts: parse, style and lay out (render), then draw and write (write_pdf)."""
+def pdf_parts(project, context, html: str, stylesheet: str, folder: Path, repeat: int,
+              as_stored: bool = False) -> dict[str, float]:
+    """WeasyPrint's two parts: parse, style and lay out (render), then draw and write (write_pdf); `as_stored`: with
+    PNG data embedded as stored, as WeasyPrint's process does (pdf.main)."""
     import weasyprint
+    from weasyprint.images import RasterImage
 
     sheets = [weasyprint.CSS(string=stylesheet)] if stylesheet else []
-    with pdf.collector_paused():  # as pdf.pdf_bytes does
-        layout_s, document = timed(lambda: weasyprint.HTML(string=html, base_url=str(folder)).render(
-            stylesheets=sheets), repeat)
-        write_s, data = timed(document.write_pdf, repeat)
+    recompress = RasterImage.__dict__["_get_png_data"]
+    if as_stored:
+        RasterImage._get_png_data = staticmethod(pdf.png_data_as_stored(recompress.__func__))
+    try:
+        with pdf.collector_paused():  # as pdf.pdf_bytes does
+            layout_s, document = timed(lambda: weasyprint.HTML(string=html, base_url=str(folder)).render(
+                stylesheets=sheets), repeat)
+            write_s, data = timed(document.write_pdf, repeat)
+    finally:
+        RasterImage._get_png_data = recompress
     return {"layout_s": layout_s, "write_s": write_s, "pdf_mb": len(data) / 1e6, "pages": len(document.pages)}
 
 
@@ -142,7 +152,7 @@ def main() -> None:
                                                              sources), args.repeat)
             before = pdf_parts(project, context, html, "", folder, args.repeat)
             after = {}
-            for label, settings, keep_svg in VARIANTS:
+            for label, settings, keep_svg, as_stored in VARIANTS:
                 where = folder / label.split(":")[0]
                 made_s, versions = timed(lambda s=settings, w=where: printing.print_versions(figures, w, s))
                 reused_s, versions = timed(lambda s=settings, w=where: printing.print_versions(figures, w, s))
@@ -150,7 +160,7 @@ def main() -> None:
                     versions = {p: printing.PrintVersion(p, None) if p.suffix == ".svg" else v
                                 for p, v in versions.items()}
                 pdf_html, stylesheet = printing.for_print(html, sources, versions)
-                parts = pdf_parts(project, context, pdf_html, stylesheet, folder, args.repeat)
+                parts = pdf_parts(project, context, pdf_html, stylesheet, folder, args.repeat, as_stored)
                 figures_mb = sum(v.path.stat().st_size for v in versions.values()) / 1e6
                 after[label] = {**parts, "made_s": made_s, "reused_s": reused_s, "figures_mb": figures_mb}
         shutil.rmtree(copy / "build", ignore_errors=True)

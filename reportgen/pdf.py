@@ -10,20 +10,24 @@ top, so that the process starts fast.
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from reportgen.errors import UserError
 
 # -P: the process imports this copy of reportgen (PYTHONPATH below), not one found beside the current folder
 COMMAND = (sys.executable, "-P", "-m", "reportgen.pdf")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class Printer:
@@ -101,9 +105,43 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def png_data_as_stored(recompress: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """WeasyPrint's `RasterImage._get_png_data` (`recompress`: it decodes a PNG and compresses its pixels again, to
+    embed the IDAT data under the PDF's Flate filter with PNG predictors), taking the IDAT data as the PNG stores it
+    instead when it holds exactly what would be embedded: 8 bits per channel, RGB or grey, not interlaced. For a
+    PNG written by Pillow (the print versions, printing.py) the PDF is byte for byte the same, 0.25 s sooner for the
+    full report's 11 plots; any other image goes to `recompress`."""
+
+    def png_data(image: Any) -> bytes:
+        stored = getattr(image, "fp", None)
+        if getattr(image, "format", None) == "PNG" and isinstance(stored, io.BytesIO):
+            data = _idat(stored.getvalue())
+            if data is not None:
+                return data
+        return recompress(image)
+
+    return png_data
+
+
+def _idat(png: bytes) -> bytes | None:
+    """The concatenated IDAT chunks of an 8-bit, non-interlaced RGB or grey PNG; None for any other PNG."""
+    if len(png) < 33 or png[:8] != PNG_SIGNATURE or png[12:16] != b"IHDR" or png[24] != 8 or png[25] not in (0, 2) \
+            or png[28] != 0:
+        return None  # bit depth (24), colour type (25: 0 grey, 2 RGB) and interlace method (28) from the IHDR
+    chunks, at = [], 8
+    while at + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[at:at + 8])
+        if kind == b"IDAT":
+            chunks.append(png[at + 8:at + 8 + length])
+        at += 12 + length
+    return b"".join(chunks) or None
+
+
 def main() -> int:
     """The process's side: import WeasyPrint, then wait for the page (none: the build ended without a PDF)."""
-    import weasyprint  # noqa: F401  (now, while the build renders the page)
+    from weasyprint.images import RasterImage  # now, while the build renders the page
+
+    RasterImage._get_png_data = staticmethod(png_data_as_stored(RasterImage._get_png_data))  # this process's only
 
     message = sys.stdin.buffer.read()
     if not message:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reportgen import UserError
-from reportgen.pdf import Printer, collector_paused, pdf_bytes
+from reportgen.pdf import Printer, _idat, collector_paused, pdf_bytes, png_data_as_stored
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -86,3 +86,51 @@ def test_the_collector_is_paused_for_the_pdf_and_restored_after_even_on_error(mo
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+
+def _pngs(folder: Path) -> list[Path]:
+    """One PNG of each kind: Pillow's RGB (as the print versions), grey, RGB compressed otherwise, paletted with a
+    transparent colour, RGBA."""
+    from PIL import Image, ImageDraw
+
+    rgb = Image.new("RGB", (61, 23), "white")
+    ImageDraw.Draw(rgb).line((0, 0, 60, 22), fill=(200, 30, 40), width=3)
+    made = {"rgb.png": (rgb, {}), "grey.png": (rgb.convert("L"), {}), "fast.png": (rgb, {"compress_level": 1}),
+            "palette.png": (rgb.convert("P"), {"transparency": 0}),
+            "alpha.png": (rgb.convert("RGBA"), {})}
+    for name, (image, options) in made.items():
+        image.save(folder / name, **options)
+    return sorted(folder.glob("*.png"))
+
+
+def test_pngs_embedded_as_stored_are_the_same_pixels_and_pillows_the_same_pdf(tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("weasyprint")
+    from weasyprint.images import RasterImage
+
+    def pdf_of(png: Path) -> tuple[bytes, bytes]:
+        data = pdf_bytes(f'<img src="{png.name}">', tmp_path)
+        (tmp_path / "out.pdf").write_bytes(data)
+        [image] = pypdf.PdfReader(tmp_path / "out.pdf").pages[0].images
+        return data, image.image.tobytes()
+
+    pngs = _pngs(tmp_path)
+    recompressed = {png.name: pdf_of(png) for png in pngs}
+    monkeypatch.setattr(RasterImage, "_get_png_data", staticmethod(png_data_as_stored(RasterImage._get_png_data)))
+    as_stored = {png.name: pdf_of(png) for png in pngs}
+    for name in recompressed:
+        assert as_stored[name][1] == recompressed[name][1], name  # the pixels the PDF shows
+    assert as_stored["fast.png"][0] != recompressed["fast.png"][0]  # its own compressed data, embedded as it is
+    same = [name for name in recompressed if as_stored[name][0] == recompressed[name][0]]
+    assert same == ["alpha.png", "grey.png", "palette.png", "rgb.png"]  # Pillow's, or recompressed
+
+
+def test_only_an_8_bit_rgb_or_grey_png_not_interlaced_is_embedded_as_stored(tmp_path: Path) -> None:
+    [rgb] = [p for p in _pngs(tmp_path) if p.name == "rgb.png"]
+    png = rgb.read_bytes()
+    assert _idat(png) and len(_idat(png) or b"") < len(png)
+    deep = png[:24] + b"\x10" + png[25:]  # the IHDR's bit depth: 16
+    interlaced = png[:28] + b"\x01" + png[29:]  # the IHDR's interlace method: Adam7
+    assert _idat(deep) is _idat(interlaced) is _idat(b"GIF89a" + png[6:]) is None
+    for name in ("palette.png", "alpha.png"):
+        assert _idat((tmp_path / name).read_bytes()) is None, name
