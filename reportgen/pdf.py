@@ -4,8 +4,8 @@ A build that will write the PDF starts the process first: it imports WeasyPrint 
 the build reads the results and renders the templates, then waits for the page. The build sends it the page's HTML
 and its print stylesheet as JSON on its standard input; the process answers with the PDF's bytes on its standard
 output, which the build writes (atomically, like every other output). No file is written by the process, and no
-code is read from the message. `python -m reportgen.pdf` runs that side; this module imports nothing heavy at the
-top, so that the process starts fast.
+code is read from the message. This file run as a script is that side: it imports nothing but the standard library
+at the top, so that the process starts fast.
 """
 from __future__ import annotations
 
@@ -23,10 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from reportgen.errors import UserError
-
-# -P: the process imports this copy of reportgen (PYTHONPATH below), not one found beside the current folder
-COMMAND = (sys.executable, "-P", "-m", "reportgen.pdf")
+# This file run as a script: the process imports no part of reportgen (and -P: nothing from beside this file)
+COMMAND = (sys.executable, "-P", str(Path(__file__).resolve()))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -36,10 +34,7 @@ class Printer:
 
     def __init__(self, command: tuple[str, ...] = COMMAND) -> None:
         self._errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty process can never block on it
-        package_root = str(Path(__file__).resolve().parent.parent)
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=self._errors, env={**os.environ, "PYTHONPATH": path})
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors)
 
     def pdf(self, html: str, base: Path, stylesheet: str = "") -> bytes:
         """The PDF of `html` (relative links from `base`; `stylesheet`: CSS of the user's origin)."""
@@ -54,6 +49,8 @@ class Printer:
         pdf = process.stdout.read()
         code = process.wait()
         if code != 0 or not pdf.startswith(b"%PDF"):
+            from reportgen.errors import UserError  # here: the process imports nothing of reportgen
+
             self._errors.seek(0)
             lines = self._errors.read().decode(errors="replace").strip().splitlines()
             raise UserError(f"report.pdf: WeasyPrint failed ({lines[-1] if lines else f'exit code {code}'}); "
