@@ -138,7 +138,9 @@ def main() -> int:
     """The process's side: import WeasyPrint, then wait for the page (none: the build ended without a PDF)."""
     from weasyprint.images import RasterImage  # now, while the build renders the page
 
-    RasterImage._get_png_data = staticmethod(png_data_as_stored(RasterImage._get_png_data))  # this process's only
+    recompress = getattr(RasterImage, "_get_png_data", None)
+    if recompress is not None:  # wrapped in this process only; a WeasyPrint without it embeds PNGs its own way
+        RasterImage._get_png_data = staticmethod(png_data_as_stored(recompress))
 
     message = sys.stdin.buffer.read()
     if not message:
