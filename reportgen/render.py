@@ -1,13 +1,10 @@
-"""Rendering: Jinja2 templates (autoescaped, strict) into one HTML page and, through WeasyPrint, a PDF."""
+"""Rendering: Jinja2 templates (autoescaped, strict) into one HTML page (its PDF: reportgen/pdf.py)."""
 from __future__ import annotations
 
 import base64
 import dataclasses
-import gc
 import shutil
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,36 +115,3 @@ def _template_error(exc: Exception, templates: Path) -> str:
             where = f"{frames[-1].filename}:{frames[-1].lineno}: "
     message = exc.message if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
     return f"template error: {where}{message or type(exc).__name__}"
-
-
-def write_pdf(html: str, base: Path, target: Path, stylesheet: str = "") -> None:
-    """HTML → PDF with WeasyPrint, replacing `target` only when complete; `stylesheet`: CSS of the user's origin
-    (its `!important` rules win over the templates' own)."""
-    import logging
-
-    import weasyprint  # slow to import: only when a PDF is asked for
-
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    sheets = [weasyprint.CSS(string=stylesheet)] if stylesheet else []
-    with collector_paused():
-        document = weasyprint.HTML(string=html, base_url=str(base)).render(stylesheets=sheets)
-        for page in document.pages:  # the HTML's links to figure files would point into this machine's disk
-            page.links = [link for link in page.links if not (link[0] == "external" and link[1].startswith("file:"))]
-        pdf = document.write_pdf()
-    store.write_text_atomic(target, pdf)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block, as it was after it. WeasyPrint makes millions of
-    objects while it lays a report out and keeps most of them to the end: the collections they trigger walk the
-    ever larger box tree for little garbage (the full report: 0.3-0.4 s of a 2.3 s layout, for 12 MB more peak
-    memory without them; benchmarks/render.py)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

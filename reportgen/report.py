@@ -1,6 +1,7 @@
 """From outcomes to the deliverables: results.json (the machine-readable twin), report.html, report.pdf."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reportgen import cache, config, printing, render, store, verdicts
+from reportgen import cache, config, pdf, printing, render, store, verdicts
 from reportgen.assets import Choice
 from reportgen.questions import Answer, answer
 from reportgen.runner import Outcome
@@ -34,6 +35,16 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
         refresh_statuses(outputs[0], outcomes)
         say("report up to date")
         return stamp
+    # WeasyPrint's process starts first: it imports WeasyPrint while this one reads the results and renders the page
+    with pdf.Printer() if options.pdf else contextlib.nullcontext() as printer:
+        _write_outputs(project, options, settings, outcomes, choices, judges, printer, say)
+    say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}"
+        + ("" if options.pdf else " (no PDF: --no-pdf removed the previous one)"))
+    return stamp
+
+
+def _write_outputs(project, options, settings: config.Settings, outcomes: dict[str, Outcome], choices: list[Choice],
+                   judges: list[Any], printer: pdf.Printer | None, say) -> None:
     cache_ = cache.Cache(project.cache)
     results = {n: store.read_entry(cache_.entry(n, o.key), project.packages) for n, o in outcomes.items()
                if o.computed}
@@ -48,9 +59,9 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
     try:
         sources = render.publish_figures(results, staging / "figures", options.self_contained)
         html = render.render_html(project.templates, project.main_template, context, sources)
-        if options.pdf:
+        if printer is not None:
             say("writing report.pdf…")
-            write_pdf(project, context["report"], results, html, sources, staging)
+            write_pdf(project, context["report"], results, html, sources, staging, printer)
         store.write_text_atomic(staging / "report.html", html)
         store.write_text_atomic(staging / "results.json",
                                 json.dumps(results_json(outcomes, results, answers, choices), indent=1,
@@ -59,18 +70,16 @@ def write(project, options, settings: config.Settings, outcomes: dict[str, Outco
         store.swap_in(staging, project.build, ("figures", "report.pdf", "results.json", "report.html"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    say(f"wrote {', '.join(str(p.relative_to(project.root)) for p in outputs)}"
-        + ("" if options.pdf else " (no PDF: --no-pdf removed the previous one)"))
-    return stamp
 
 
 def write_pdf(project, report: dict[str, Any], results: dict[str, Any], html: str, sources: dict[Path, str],
-              staging: Path) -> None:
-    """The PDF of the page's HTML, with the figures' print versions (`sources`: the figures as the HTML links them)."""
+              staging: Path, printer: pdf.Printer) -> None:
+    """The PDF of the page's HTML, with the figures' print versions (`sources`: the figures as the HTML links them),
+    drawn by `printer`."""
     settings = printing.PrintSettings.from_report(report)
     versions = printing.print_versions(render.figures_of(results), project.build / printing.FOLDER, settings)
     html, stylesheet = printing.for_print(html, sources, versions)
-    render.write_pdf(html, staging, staging / "report.pdf", stylesheet)
+    store.write_text_atomic(staging / "report.pdf", printer.pdf(html, staging, stylesheet))
 
 
 def refresh_statuses(path: Path, outcomes: dict[str, Outcome]) -> None:

@@ -143,13 +143,13 @@ def test_not_computed_answers_are_visible_and_counted(built_report, pages) -> No
 
 def test_pdf_keeps_internal_links_and_drops_links_to_local_files(tmp_path) -> None:
     pytest.importorskip("weasyprint")
-    from reportgen.render import write_pdf
+    from reportgen.pdf import pdf_bytes
 
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "plot.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
     html = ('<html><body><p id="top">top</p><a href="figures/plot.svg">figure file</a> '
             '<a href="#top">back</a> <a href="https://example.org/">web</a></body></html>')
-    write_pdf(html, tmp_path, tmp_path / "out.pdf")
+    (tmp_path / "out.pdf").write_bytes(pdf_bytes(html, tmp_path))
     actions = [a.get_object().get("/A", {}) for page in pypdf.PdfReader(tmp_path / "out.pdf").pages
                for a in page.get("/Annots") or []]
     uris = [str(a["/URI"]) for a in actions if "/URI" in a]

@@ -277,17 +277,17 @@ def test_sigterm_while_writing_the_pdf_keeps_the_previous_report_and_exits_143(t
     import signal
     import time
 
-    from reportgen import render
+    from reportgen import pdf
 
     assert cli(tiny, capsys, "build", "--no-pdf", "--device", "cpu")[0] == 0
     before = (tiny.build_dir / "report.html").read_bytes(), (tiny.build_dir / "results.json").read_bytes()
 
-    def killed(html, base, target, stylesheet=""):
+    def killed(self, html, base, stylesheet=""):
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler interrupts this
         raise AssertionError("SIGTERM did not stop the PDF")
 
-    monkeypatch.setattr(render, "write_pdf", killed)
+    monkeypatch.setattr(pdf.Printer, "pdf", killed)
     code, _, err = cli(tiny, capsys, "build", "--set", "numbers.n=9", "--device", "cpu")
     assert code == 143 and "interrupted" in err and "Traceback" not in err
     assert ((tiny.build_dir / "report.html").read_bytes(), (tiny.build_dir / "results.json").read_bytes()) == before

@@ -1,9 +1,8 @@
 """Rendering: strict, autoescaped templates whose errors name the line; figure numbers; figures published beside
-the report; the previous report kept until a new one is complete; the PDF."""
+the report; the previous report kept until a new one is complete."""
 from __future__ import annotations
 
 import base64
-import gc
 import re
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from reportgen import UserError, store
 from reportgen.config import Settings
 from reportgen.project import find_project
 from reportgen.questions import answer
-from reportgen.render import Numbering, collector_paused, publish_figures, render_html, write_pdf
+from reportgen.render import Numbering, publish_figures, render_html
 from reportgen.report import template_context
 from reportgen.verdicts import discover_verdicts, judge
 
@@ -236,23 +235,3 @@ def test_pdf_contains_the_numbers(tiny) -> None:
     text = re.sub(r"\s+", " ", text)
     for expected in ("Tiny report", "Total: 12,000 (87.5 %)", "Figure 1.2", "Not computed."):
         assert expected in text
-
-
-def test_the_collector_is_paused_for_the_pdf_and_restored_after_even_on_error(tmp_path: Path, monkeypatch) -> None:
-    weasyprint = pytest.importorskip("weasyprint")
-    assert gc.isenabled()
-    seen = []
-    render = weasyprint.HTML.render
-    monkeypatch.setattr(weasyprint.HTML, "render", lambda self, **kw: seen.append(gc.isenabled()) or render(self, **kw))
-    write_pdf("<p>one</p>", tmp_path, tmp_path / "one.pdf")
-    assert seen == [False] and gc.isenabled() and (tmp_path / "one.pdf").read_bytes().startswith(b"%PDF")
-    with pytest.raises(KeyboardInterrupt), collector_paused():
-        raise KeyboardInterrupt
-    assert gc.isenabled()
-    gc.disable()  # a caller that turned it off itself keeps it off
-    try:
-        with collector_paused():
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()

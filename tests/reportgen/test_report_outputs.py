@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from reportgen import UserError, render, store
+from reportgen import UserError, pdf, store
 
 
 def _snapshot(build: Path) -> dict[str, bytes]:
@@ -16,10 +16,19 @@ def _snapshot(build: Path) -> dict[str, bytes]:
     return {name: (build / name).read_bytes() for name in names if (build / name).exists()}
 
 
-def _fake_pdf(html: str, base: Path, target: Path, stylesheet: str = "") -> None:
-    linked = re.findall(r'<img src="file://([^"]+)"', html)
-    assert linked and all(Path(unquote(src)).is_file() for src in linked)  # the PDF's figures are there
-    store.write_text_atomic(target, b"%PDF-1.7 fake " + str(len(html)).encode())
+class _FakePrinter(pdf.Printer):
+    """WeasyPrint's process, without the process."""
+
+    def __init__(self) -> None:
+        pass
+
+    def pdf(self, html: str, base: Path, stylesheet: str = "") -> bytes:
+        linked = re.findall(r'<img src="file://([^"]+)"', html)
+        assert linked and all(Path(unquote(src)).is_file() for src in linked)  # the PDF's figures are there
+        return b"%PDF-1.7 fake " + str(len(html)).encode()
+
+    def __exit__(self, *exc) -> None:
+        pass
 
 
 def test_a_template_error_leaves_the_previous_report_figures_and_results_as_they_were(tiny) -> None:
@@ -35,16 +44,15 @@ def test_a_template_error_leaves_the_previous_report_figures_and_results_as_they
 
 
 def test_an_interrupt_while_writing_the_pdf_leaves_the_previous_set(tiny, monkeypatch) -> None:
-    monkeypatch.setattr(render, "write_pdf", _fake_pdf)
+    monkeypatch.setattr(pdf, "Printer", _FakePrinter)
     assert tiny.build(pdf=True).code == 0
     before = _snapshot(tiny.build_dir)
     assert "report.pdf" in before
 
-    def interrupted(html: str, base: Path, target: Path, stylesheet: str = "") -> None:
-        target.write_bytes(b"%PDF half")
+    def interrupted(self, html: str, base: Path, stylesheet: str = "") -> bytes:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(render, "write_pdf", interrupted)
+    monkeypatch.setattr(_FakePrinter, "pdf", interrupted)
     with pytest.raises(KeyboardInterrupt):
         tiny.build("numbers.n=9", pdf=True)
     assert _snapshot(tiny.build_dir) == before
@@ -52,7 +60,7 @@ def test_an_interrupt_while_writing_the_pdf_leaves_the_previous_set(tiny, monkey
 
 
 def test_no_pdf_removes_an_older_pdf_that_would_look_current(tiny, monkeypatch) -> None:
-    monkeypatch.setattr(render, "write_pdf", _fake_pdf)
+    monkeypatch.setattr(pdf, "Printer", _FakePrinter)
     assert tiny.build(pdf=True).code == 0 and (tiny.build_dir / "report.pdf").is_file()
     run = tiny.build("numbers.n=6")
     assert not (tiny.build_dir / "report.pdf").exists() and "--no-pdf removed the previous one" in run.text
