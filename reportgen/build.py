@@ -287,5 +287,6 @@ def _write_manifest(project: Project, stamp: str, watch: list[str], outcomes: di
             "choices": [dataclasses.asdict(c) for c in choices],
             "outcomes": {n: {"key": o.key, "status": o.status, "reason": o.reason, "meta": o.meta}
                          for n, o in outcomes.items()}}
-    store.write_text_atomic(project.build / MANIFEST, json.dumps(data, indent=1, sort_keys=True))
+    # not sorted: the outcomes keep the planning order, which a build that runs nothing shows again (the appendix)
+    store.write_text_atomic(project.build / MANIFEST, json.dumps(data, indent=1))
 

@@ -34,6 +34,18 @@ def test_first_build_runs_everything_and_later_builds_nothing(tiny) -> None:
     assert tiny.statuses() == dict.fromkeys(ALL, "cached")
 
 
+def test_a_build_that_runs_nothing_keeps_the_planning_order(tiny) -> None:
+    """The report's appendix lists the experiments in the order of the plan, also when a build runs nothing."""
+    tiny.build()
+    planned = list(tiny.json("results.json")["experiments"])
+    assert planned != sorted(planned)  # so that an alphabetical order would show
+    assert list(tiny.json("manifest.json")["outcomes"]) == planned
+    (tiny.build_dir / "report.html").unlink()
+    again = tiny.build()  # runs nothing, writes the report again
+    assert again.ran == set() and (tiny.build_dir / "report.html").exists()
+    assert list(tiny.json("results.json")["experiments"]) == planned
+
+
 def test_changed_helper_module_reruns_its_importer_and_dependents_only(tiny) -> None:
     tiny.build()
     tiny.edit(tiny.module("helpers"), "FACTOR = 3", "FACTOR = 5")
