@@ -194,7 +194,8 @@ def class_image_grids(visualize_net: Network, class_images: ClassImages, device:
                    for j, s in enumerate(class_images.snapshot_steps)]
     return ClassImageGrids(
         network=visualize_net.describe(), model=visualize_net.name, grid_class=short_name(visualize_net, grid_class),
-        settings=settings, runs=len(pairs), from_q8=shared is not None, lr_table=lr_table, reg_table=reg_table, steps_table=steps_table,
+        settings=settings, runs=len(pairs), from_q8=shared is not None, lr_table=lr_table, reg_table=reg_table,
+        steps_table=steps_table,
         steps_figure=_steps_figure(snaps, snap_probs, class_images.snapshot_steps, names),
         lr_figure=_grid_figure(lr_table, images, "η"), reg_figure=_grid_figure(reg_table, images, "λ"),
     )
