@@ -24,16 +24,7 @@ from experiments.results.ch2 import (
     GridRow,
     StepsRow,
 )
-from experiments.settings import (
-    Count,
-    CountOrZero,
-    Indices,
-    NonNegative,
-    NonNegatives,
-    Positive,
-    Positives,
-    Seed,
-)
+from experiments.settings import Count, CountOrZero, Indices, NonNegative, NonNegatives, Positive, Positives, Seed
 from reportgen import experiment
 
 

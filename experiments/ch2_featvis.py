@@ -51,10 +51,9 @@ def rows_figure(rows: list[tuple[str, torch.Tensor, SetMeasures]], names: list[s
 @experiment
 def class_images_regularized(visualize_net: Network, compare_net: Network, class_images: ClassImages,
                              device: torch.device, steps: Count = 200, cpu_steps: Count = 100, lr: Positive = 0.02,
-                             fourier: bool = True,
-                             decay: NonNegative = 1.0, tv_weight: NonNegative = 0.0, max_scale: Fraction = 0.1,
-                             max_rotation: NonNegative = 10.0, max_shift: Fraction = 0.06, seed: Seed = 0,
-                             high_frequency_above: Fraction = 0.25) -> ClassImagesRegularized:
+                             fourier: bool = True, decay: NonNegative = 1.0, tv_weight: NonNegative = 0.0,
+                             max_scale: Fraction = 0.1, max_rotation: NonNegative = 10.0, max_shift: Fraction = 0.06,
+                             seed: Seed = 0, high_frequency_above: Fraction = 0.25) -> ClassImagesRegularized:
     """The classes of 2.Q8 generated again with feature-visualization regularizers, both sets measured alike; at
     most `cpu_steps` steps on a CPU (the ablation reuses these settings)."""
     full_steps, steps = steps, on_cpu_or_full(device, min(cpu_steps, steps), steps)
