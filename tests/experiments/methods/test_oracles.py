@@ -37,7 +37,9 @@ def _pixels(n: int = 4, size: int = 10, seed: int = 1) -> torch.Tensor:
 
 def test_saliency_equals_captums_absolute_gradient_maxed_over_channels():
     model, x, targets = tiny(), normalize(_pixels(), MEAN, STD), torch.tensor([0, 3, 1, 4])
-    expected = captum_attr.Saliency(model).attribute(x, target=targets, abs=True).amax(dim=1)
+    # captum wants an input that requires gradients (else it sets it and warns); ours takes any tensor
+    expected = captum_attr.Saliency(model).attribute(x.clone().requires_grad_(True), target=targets,
+                                                     abs=True).amax(dim=1)
     torch.testing.assert_close(saliency(model, x, targets), expected)
 
 
