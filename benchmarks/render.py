@@ -14,6 +14,7 @@ the same way) is timed too, alternating with this one's: before and after side b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import statistics
@@ -138,19 +139,12 @@ def pdf_parts(project, context, html: str, stylesheet: str, folder: Path, repeat
     """WeasyPrint's two parts: parse, style and lay out (render), then draw and write (write_pdf); `as_stored`: with
     PNG data embedded as stored, as WeasyPrint's process does (pdf.main)."""
     import weasyprint
-    from weasyprint.images import RasterImage
 
     sheets = [weasyprint.CSS(string=stylesheet)] if stylesheet else []
-    recompress = RasterImage.__dict__["_get_png_data"]
-    if as_stored:
-        RasterImage._get_png_data = staticmethod(pdf.png_data_as_stored(recompress.__func__))
-    try:
-        with pdf.collector_paused():  # as pdf.pdf_bytes does
-            layout_s, document = timed(lambda: weasyprint.HTML(string=html, base_url=str(folder)).render(
-                stylesheets=sheets), repeat)
-            write_s, data = timed(document.write_pdf, repeat)
-    finally:
-        RasterImage._get_png_data = recompress
+    with pdf.png_data_kept() if as_stored else contextlib.nullcontext(), pdf.collector_paused():  # as pdf.main
+        layout_s, document = timed(lambda: weasyprint.HTML(string=html, base_url=str(folder)).render(
+            stylesheets=sheets), repeat)
+        write_s, data = timed(document.write_pdf, repeat)
     return {"layout_s": layout_s, "write_s": write_s, "pdf_mb": len(data) / 1e6, "pages": len(document.pages)}
 
 

@@ -134,23 +134,35 @@ def _idat(png: bytes) -> bytes | None:
     return b"".join(chunks) or None
 
 
+@contextmanager
+def png_data_kept() -> Iterator[None]:
+    """Inside the block, WeasyPrint embeds PNG data as stored where it can (`png_data_as_stored` around its
+    `RasterImage._get_png_data`); as before after it. A WeasyPrint without that method embeds PNGs its own way."""
+    from weasyprint.images import RasterImage
+
+    stored = RasterImage.__dict__.get("_get_png_data")
+    if stored is None:
+        yield
+        return
+    RasterImage._get_png_data = staticmethod(png_data_as_stored(RasterImage._get_png_data))
+    try:
+        yield
+    finally:
+        RasterImage._get_png_data = stored
+
+
 def main() -> int:
     """The process's side: import WeasyPrint, then wait for the page (none: the build ended without a PDF)."""
-    from weasyprint.images import RasterImage  # now, while the build renders the page
-
-    recompress = getattr(RasterImage, "_get_png_data", None)
-    if recompress is not None:  # wrapped in this process only; a WeasyPrint without it embeds PNGs its own way
-        RasterImage._get_png_data = staticmethod(png_data_as_stored(recompress))
-
-    message = sys.stdin.buffer.read()
-    if not message:
-        return 0
-    try:
-        page = json.loads(message)
-        pdf = pdf_bytes(page["html"], Path(page["base"]), page["stylesheet"])
-    except Exception as exc:  # the build reports it as one line
-        print(f"{type(exc).__name__}: {exc}".replace("\n", " "), file=sys.stderr)
-        return 1
+    with png_data_kept():  # imports WeasyPrint now, while the build renders the page
+        message = sys.stdin.buffer.read()
+        if not message:
+            return 0
+        try:
+            page = json.loads(message)
+            pdf = pdf_bytes(page["html"], Path(page["base"]), page["stylesheet"])
+        except Exception as exc:  # the build reports it as one line
+            print(f"{type(exc).__name__}: {exc}".replace("\n", " "), file=sys.stderr)
+            return 1
     sys.stdout.buffer.write(pdf)
     sys.stdout.buffer.flush()
     return 0
