@@ -44,16 +44,31 @@ def evaluate(tools: DevTools, expression: str):
     return result.get("result", {}).get("value")
 
 
+def stopped(process: subprocess.Popen, log: Path, timeout: float = 20) -> int:
+    """The process's exit code once it has stopped; fails with every thread's stack (faulthandler's, on SIGABRT)
+    and the log's end when it is still running after `timeout` seconds."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        process.wait()
+        pytest.fail(f"still running {timeout} s after Ctrl-C:\n{log.read_text()[-6000:]}")
+
+
 @pytest.fixture
 def watching(tmp_path: Path):
     """A running `reportgen watch --port 0` on a fresh small project: (project root, page address, process, log)."""
     root = tmp_path / "project"
     write_tiny_project(root, f"tinywatch_{os.getpid()}")
     log = tmp_path / "watch.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "PYTHONFAULTHANDLER": "1"}  # a hang's stacks, when `stopped` aborts it
     with open(log, "w") as out:
+        # Ctrl-C as in a terminal, even where the test runner was started with SIGINT ignored (a background job,
+        # whose children inherit it; Python then leaves SIGINT ignored)
         process = subprocess.Popen([sys.executable, "-m", "reportgen", "watch", "--port", "0"], cwd=root, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for("the first build and the watcher", lambda: "Ctrl-C stops" in log.read_text() or process.poll(), 120)
         assert process.poll() is None, log.read_text()
@@ -103,7 +118,7 @@ def test_a_saved_edit_reloads_the_page_and_an_error_replaces_the_report(watching
     finally:
         stop(browser)
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
-    assert process.wait(timeout=20) == 0
+    assert stopped(process, log) == 0
     text = log.read_text()
     assert text.rstrip().endswith("reportgen: stopped watching") and "Traceback" not in text
     assert "rebuild failed: template error:" in text
