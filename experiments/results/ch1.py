@@ -350,10 +350,11 @@ class FromScratch:
     accuracy: float
     train_accuracy: float
     epochs_run: int
-    epochs: int
+    epochs: int  # the epochs this run was given (the CPU's budget on a CPU)
+    full_epochs: int  # the epochs set for a GPU
     seconds: float
-    max_seconds: float  # the training budget this run had (the CPU one on a CPU)
-    full_max_seconds: float  # the budget set for a GPU
+    max_seconds: float  # the time that stops a machine too slow for `epochs` (the CPU's on a CPU)
+    full_max_seconds: float  # the same for a GPU
     stopped_by_time: bool
     input_size: int
     full_input_size: int
@@ -370,8 +371,8 @@ class FromScratch:
 
     @property
     def reduced_budget(self) -> bool:
-        """Whether this run had a CPU budget below the one set for a GPU."""
-        return self.max_seconds != self.full_max_seconds
+        """Whether this run had a CPU budget below the one set for a GPU: fewer epochs, or less time."""
+        return self.epochs != self.full_epochs or self.max_seconds < self.full_max_seconds
 
     @property
     def reduced_size(self) -> bool:

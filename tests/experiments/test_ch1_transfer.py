@@ -224,20 +224,30 @@ def test_gray_images_equal_what_image_files_yield(net, scene) -> None:
 def test_from_scratch_is_bounded_and_leaves_the_network_alone(scene, features) -> None:
     random = tiny_network(seed=3)
     before = {k: v.clone() for k, v in random.module.state_dict().items()}
-    start = time.perf_counter()
     result = from_scratch(random, scene, features, baseline(features), CPU, epochs=50, max_seconds=60.0,
-                          cpu_max_seconds=2.0, batch_size=8, per_class_on_cpu=2, workers=0)
-    assert time.perf_counter() - start < 30  # the CPU's budget, not the 60 s set for other devices
-    assert result.max_seconds == 2.0 and result.full_max_seconds == 60.0 and result.reduced_budget
+                          cpu_epochs=3, cpu_max_seconds=60.0, batch_size=8, per_class_on_cpu=2, workers=0)
+    assert result.epochs == 3 and result.full_epochs == 50 and result.reduced_budget  # the CPU's epochs, not 50
+    assert result.epochs_run == 3 and len(result.history) == 3 and not result.stopped_by_time
     assert result.train_images == 90 and result.subset.train_images == 30
     assert result.parameters == sum(p.numel() for p in Tiny().parameters()) - 10 * 33 + 15 * 33
     assert result.parameters_per_image == result.parameters / 90
     assert 0 <= result.accuracy <= 1 and 0 <= result.baseline_accuracy <= 1
-    assert 1 <= result.epochs_run <= 50 and len(result.history) == result.epochs_run
-    assert result.stopped_by_time == (result.epochs_run < 50)
     after = random.module.state_dict()
     assert all(torch.equal(after[k], v) for k, v in before.items())
     assert not random.module.training and not any(p.requires_grad for p in random.module.parameters())
+
+
+def test_from_scratch_trains_alike_twice_and_a_time_limit_stops_a_slow_machine(scene, features) -> None:
+    settings = {"epochs": 4, "cpu_epochs": 2, "batch_size": 8, "per_class_on_cpu": 2, "workers": 0}
+    runs = [from_scratch(tiny_network(seed=3), scene, features, baseline(features), CPU, **settings)
+            for _ in range(2)]
+    assert runs[0].history == runs[1].history and runs[0].test_history == runs[1].test_history
+    start = time.perf_counter()
+    slow = from_scratch(tiny_network(seed=3), scene, features, baseline(features), CPU, max_seconds=60.0,
+                        cpu_max_seconds=1e-6, **{**settings, "epochs": 50, "cpu_epochs": 50})
+    assert time.perf_counter() - start < 30  # the CPU's time limit, not the 60 s set for other devices
+    assert slow.stopped_by_time and slow.epochs_run < 50 and slow.reduced_budget
+    assert slow.epochs == slow.full_epochs == 50 and slow.max_seconds == 1e-6
 
 
 # -- the real network and data ----------------------------------------------------------------------------------
