@@ -49,7 +49,7 @@ from experiments.results.ch1 import (
     SizeCount,
     SkippedFile,
 )
-from experiments.settings import Count, CountOrZero, InputSize, Positive, Seed, Workers, on_cpu_or_full
+from experiments.settings import Count, CountOrZero, InputSize, Positive, Seed, Workers, cpu_budget, on_cpu_or_full
 from reportgen import experiment
 
 INDOOR = ("bedroom", "kitchen", "livingroom", "office", "store")  # the indoor scenes of 15 Scene
@@ -247,7 +247,7 @@ def from_scratch(transfer_random_net: Network, scene15: Scene15, scene_features:
     part = subset(scene15, device, per_class_on_cpu, seed)
     size = on_cpu_or_full(device, cpu_input_size, transfer_random_net.input_size)
     budget = on_cpu_or_full(device, cpu_max_seconds, max_seconds)
-    run_epochs = on_cpu_or_full(device, min(cpu_epochs, epochs), epochs)
+    run_epochs = cpu_budget(device, cpu_epochs, epochs)
     train_paths, train_y, test_paths, test_y = image_paths(scene15, part)
     train_ds = gray_images(train_paths, train_y, transfer_random_net, workers, size)
     test_ds = gray_images(test_paths, test_y, transfer_random_net, workers, size)

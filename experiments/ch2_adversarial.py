@@ -34,7 +34,7 @@ from experiments.results.ch2 import (
     Saved,
     TargetOutcome,
 )
-from experiments.settings import Count, Names, Positive, Positives, Qualities, Seed, on_cpu_or_full
+from experiments.settings import Count, Names, Positive, Positives, Qualities, Seed, cpu_budget
 from reportgen import experiment
 
 
@@ -270,7 +270,7 @@ def attack_comparison(visualize_net: Network, imagenet_val: ImageSet, naive_atta
     """FGSM and PGD (untargeted and targeted) at several L∞ budgets, against the naive attack; PGD takes
     `pgd_steps` steps, `cpu_pgd_steps` on a CPU (each step is a gradient of every image at every budget: 8 budgets ×
     25 images)."""
-    full_pgd_steps, pgd_steps = pgd_steps, on_cpu_or_full(device, cpu_pgd_steps, pgd_steps)
+    full_pgd_steps, pgd_steps = pgd_steps, cpu_budget(device, cpu_pgd_steps, pgd_steps)
     visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     batch = prepare(imagenet_val, visualize_net, device)
     clean = predict(visualize_net, batch.x).classes

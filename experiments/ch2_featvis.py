@@ -12,7 +12,7 @@ from experiments.figures import Panel, clip, image_grid
 from experiments.methods.featvis import FeatureVisConfig, generate, high_frequency_share, white_noise_share
 from experiments.network_names import short_name
 from experiments.results.ch2 import ClassImages, ClassImagesRegularized, SeenPerImage, SetMeasures
-from experiments.settings import Count, Fraction, NonNegative, Positive, Seed, on_cpu_or_full
+from experiments.settings import Count, Fraction, NonNegative, Positive, Seed, cpu_budget
 from reportgen import experiment
 
 
@@ -56,7 +56,7 @@ def class_images_regularized(visualize_net: Network, compare_net: Network, class
                              seed: Seed = 0, high_frequency_above: Fraction = 0.25) -> ClassImagesRegularized:
     """The classes of 2.Q8 generated again with feature-visualization regularizers, both sets measured alike; at
     most `cpu_steps` steps on a CPU (the ablation reuses these settings)."""
-    full_steps, steps = steps, on_cpu_or_full(device, min(cpu_steps, steps), steps)
+    full_steps, steps = steps, cpu_budget(device, cpu_steps, steps)
     visualize_net = fast(visualize_net, device)  # the same function, about twice as fast (ch2_common.fast)
     compare_net = fast(compare_net, device)
     targets = torch.as_tensor(class_images.settings.classes, dtype=torch.long)

@@ -49,6 +49,11 @@ def on_cpu_or_full(device: torch.device | str, cpu: T, full: T) -> T:
     return cpu if (device if isinstance(device, str) else device.type).split(":")[0] == "cpu" else full
 
 
+def cpu_budget(device: torch.device | str, cpu: int, full: int) -> int:
+    """A count of steps or epochs reduced for a CPU: `cpu` there, but never more than `full`; `full` elsewhere."""
+    return on_cpu_or_full(device, min(cpu, full), full)
+
+
 def may_start_processes() -> bool:
     """Whether this process may start worker processes (DataLoader's, joblib's): not inside a daemonic process,
     such as a worker of `-j N`, where starting one fails ("daemonic processes are not allowed to have children")."""

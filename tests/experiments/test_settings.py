@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from experiments.settings import on_cpu_or_full
+from experiments.settings import cpu_budget, on_cpu_or_full
 
 
 def test_a_cpu_takes_its_budget() -> None:
@@ -18,6 +18,11 @@ def test_a_cpu_takes_its_budget() -> None:
 def test_an_accelerator_takes_the_full_setting() -> None:
     assert on_cpu_or_full(torch.device("cuda"), 5, 10) == 10
     assert on_cpu_or_full("meta", 64, 224) == 224
+
+
+def test_a_cpu_budget_of_steps_never_exceeds_the_full_setting() -> None:
+    assert cpu_budget("cpu", 5, 10) == 5 and cpu_budget("cpu", 20, 10) == 10  # a CPU never takes more steps
+    assert cpu_budget(torch.device("cuda"), 5, 10) == 10
 
 
 def test_the_modules_a_no_op_build_reads_do_not_import_torch() -> None:

@@ -88,7 +88,6 @@ def test_the_collector_is_paused_for_the_pdf_and_restored_after_even_on_error(mo
         gc.enable()
 
 
-
 def _pngs(folder: Path) -> list[Path]:
     """One PNG of each kind: Pillow's RGB (as the print versions), grey, RGB compressed otherwise, paletted with a
     transparent colour, RGBA."""
